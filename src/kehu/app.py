@@ -1,0 +1,49 @@
+"""The ASGI application: the REST API under /api/v1 and the console under /, in one process.
+
+``api`` and ``web`` never import each other (ARCHITECTURE.md); this module composes them.
+"""
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+import kehu.models  # noqa: F401 - registers every table (merges follow every customer reference)
+from kehu import __version__
+from kehu.core import Settings, get_settings
+from kehu.store import make_engine, make_session_factory
+
+
+def create_app(
+    settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    """Build the application.
+
+    Parameters
+    ----------
+    settings
+        Configuration; :func:`kehu.core.get_settings` when omitted.
+    session_factory
+        Where sessions come from; by default one bound to ``settings.database_url``. Tests pass
+        a factory bound to a connection whose transaction is rolled back afterwards.
+    """
+    from kehu import api, web  # delivery layers, imported late so `kehu version` stays light
+
+    settings = settings or get_settings()
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.database_url))
+    app = FastAPI(
+        title="kehu",
+        version=__version__,
+        description="kehu (客户) customer-relationship system: REST API v1.",
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    api.install(app)
+    web.install(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,97 @@
+"""Reads for orders and products."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from kehu.commerce.models import Order, OrderKind, OrderLine, Product
+from kehu.core import NotFoundError
+
+
+def get_order(session: Session, order_id: int) -> Order:
+    """Return the order with its lines, or raise :class:`NotFoundError`."""
+    order = session.scalar(select(Order).where(Order.id == order_id)
+                           .options(selectinload(Order.lines)))
+    if order is None:
+        raise NotFoundError(f"There is no order {order_id}.", code="commerce.order_not_found")
+    return order
+
+
+def list_orders(
+    session: Session,
+    *,
+    customer_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[Order], int]:
+    """Return one page of orders, newest first, and the number matching."""
+    query = select(Order)
+    if customer_id is not None:
+        query = query.where(Order.customer_id == customer_id)
+    if since is not None:
+        query = query.where(Order.ordered_at >= since)
+    if until is not None:
+        query = query.where(Order.ordered_at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.options(selectinload(Order.lines))
+                           .order_by(Order.ordered_at.desc(), Order.id.desc())
+                           .limit(limit).offset(offset)).all()
+    return rows, total
+
+
+@dataclass(frozen=True)
+class CustomerOrderStats:
+    """Headline figures of one customer's orders."""
+
+    n_orders: int
+    n_returns: int
+    revenue: Decimal
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+
+
+def customer_order_stats(session: Session, customer_id: int) -> CustomerOrderStats:
+    """Return how many orders and returns a customer has, their net value, first and last date."""
+    row = session.execute(
+        select(
+            func.count().filter(Order.kind == OrderKind.SALE),
+            func.count().filter(Order.kind == OrderKind.RETURN),
+            func.coalesce(func.sum(Order.total), 0),
+            func.min(Order.ordered_at),
+            func.max(Order.ordered_at),
+        ).where(Order.customer_id == customer_id)
+    ).one()
+    return CustomerOrderStats(
+        n_orders=row[0], n_returns=row[1], revenue=Decimal(str(row[2])).quantize(Decimal("0.01")),
+        first_order_at=row[3], last_order_at=row[4],
+    )
+
+
+def orders_per_month(session: Session, customer_id: int) -> list[tuple[str, int, Decimal]]:
+    """Return ``(YYYY-MM, number of sales, net value)`` per month with orders, oldest first."""
+    orders = session.execute(
+        select(Order.ordered_at, Order.kind, Order.total).where(Order.customer_id == customer_id)
+        .order_by(Order.ordered_at)).all()
+    counts: dict[str, int] = {}
+    values: dict[str, Decimal] = {}
+    for ordered_at, kind, total in orders:
+        key = ordered_at.strftime("%Y-%m")
+        counts[key] = counts.get(key, 0) + (kind == OrderKind.SALE)
+        values[key] = values.get(key, Decimal("0")) + total
+    return [(key, counts[key], values[key]) for key in counts]
+
+
+def find_product_by_sku(session: Session, sku: str) -> Product | None:
+    """Return the product with this SKU, or ``None``."""
+    return session.scalar(select(Product).where(Product.sku == sku))
+
+
+def count_order_lines(session: Session) -> int:
+    """Return the number of order lines in the store."""
+    return session.scalar(select(func.count()).select_from(OrderLine)) or 0

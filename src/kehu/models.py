@@ -1,0 +1,34 @@
+"""Every table of every feature, imported in one place for Alembic and for tests.
+
+The store package must not import features (ARCHITECTURE.md), so the migration environment
+imports this module instead.
+"""
+
+from kehu.audit.models import AuditEntry
+from kehu.commerce.models import Order, OrderLine, Product
+from kehu.customers.models import Consent, Contact, Customer, CustomerMerge, Identity
+from kehu.engagement.models import Interaction
+from kehu.ingest.models import ImportMapping, ImportRun
+from kehu.store import Base
+from kehu.users.models import ApiToken, Department, User
+
+metadata = Base.metadata
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Consent",
+    "Contact",
+    "Customer",
+    "CustomerMerge",
+    "Department",
+    "Identity",
+    "ImportMapping",
+    "ImportRun",
+    "Interaction",
+    "Order",
+    "OrderLine",
+    "Product",
+    "User",
+    "metadata",
+]

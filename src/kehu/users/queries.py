@@ -1,0 +1,47 @@
+"""Reads for users and tokens."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kehu.core import NotFoundError, utcnow
+from kehu.users.models import ApiToken, Department, User
+from kehu.users.operations import hash_token, normalise_email
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    """Return the user with this e-mail, or ``None``."""
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def get_user_by_id(session: Session, user_id: int) -> User:
+    """Return the user or raise :class:`NotFoundError`."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"There is no user {user_id}.", code="users.not_found")
+    return user
+
+
+def list_users(session: Session) -> Sequence[User]:
+    """Return every user, by e-mail."""
+    return session.scalars(select(User).order_by(User.email)).all()
+
+
+def list_departments(session: Session) -> Sequence[Department]:
+    """Return every department, by code."""
+    return session.scalars(select(Department).order_by(Department.code)).all()
+
+
+def find_user_by_token(session: Session, secret: str) -> User | None:
+    """Return the active user owning a valid (unrevoked, unexpired) token, or ``None``."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    now = utcnow()
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    if not token.user.is_active:
+        return None
+    token.last_used_at = now
+    return token.user
