@@ -63,8 +63,7 @@ def postgresql_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text("select 1"))
     except Exception as exc:
-        pytest.fail(f"Cannot reach PostgreSQL at {pg_base_url()}: {exc}\n{PG_HELP}",
-                    pytrace=False)
+        pytest.fail(f"Cannot reach PostgreSQL at {pg_base_url()}: {exc}\n{PG_HELP}", pytrace=False)
     schema = f"kehu_test_{uuid.uuid4().hex[:12]}"
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -79,7 +78,9 @@ def postgresql_url() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def database_url(request: pytest.FixtureRequest) -> str:
     """The URL of a migrated store: each test using it runs on SQLite and on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "postgresql_url"
@@ -108,8 +109,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def session_factory(connection: Connection) -> sessionmaker[Session]:
     """Sessions whose commits become savepoints of the test's outer transaction."""
-    return sessionmaker(bind=connection, expire_on_commit=False,
-                        join_transaction_mode="create_savepoint")
+    return sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
 
 
 @pytest.fixture
@@ -128,5 +130,6 @@ def actor() -> Actor:
 @pytest.fixture
 def test_settings(database_url: str) -> Settings:
     """Settings for an app under test."""
-    return Settings(environment="test", database_url=database_url,
-                    secret_key="test-secret-key-0123456789abcdef")
+    return Settings(
+        environment="test", database_url=database_url, secret_key="test-secret-key-0123456789abcdef"
+    )

@@ -29,8 +29,11 @@ def make_customer(session: Session, **overrides: Any) -> Customer:
 def make_user(session: Session, role: Role | str = Role.ADMIN, **overrides: Any) -> User:
     """Create a user whose password is :data:`PASSWORD`."""
     n = next(_seq)
-    fields: dict[str, Any] = {"email": f"user{n}@example.com", "name": f"User {n}",
-                              "password": PASSWORD}
+    fields: dict[str, Any] = {
+        "email": f"user{n}@example.com",
+        "name": f"User {n}",
+        "password": PASSWORD,
+    }
     fields.update(overrides)
     return create_user(session, role=role, actor=ACTOR, **fields)
 
@@ -44,5 +47,6 @@ def make_order(session: Session, customer: Customer | None, **overrides: Any) ->
         "lines": [LineInput(sku=f"SKU{n % 5}", quantity=2, unit_price=Decimal("3.50"))],
     }
     fields.update(overrides)
-    return create_order(session, actor=ACTOR,
-                        customer_id=None if customer is None else customer.id, **fields)
+    return create_order(
+        session, actor=ACTOR, customer_id=None if customer is None else customer.id, **fields
+    )

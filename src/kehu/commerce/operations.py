@@ -41,9 +41,13 @@ def upsert_product(
     product = session.scalar(select(Product).where(Product.sku == sku))
     created = product is None
     if product is None:
-        product = Product(sku=sku, name=name or "", category=category or "",
-                          price=None if price is None else to_money(price),
-                          currency=currency or "GBP")
+        product = Product(
+            sku=sku,
+            name=name or "",
+            category=category or "",
+            price=None if price is None else to_money(price),
+            currency=currency or "GBP",
+        )
         session.add(product)
     else:
         if name is not None:
@@ -55,8 +59,14 @@ def upsert_product(
         if currency is not None:
             product.currency = currency
     session.flush()
-    record(session, actor=actor, action="product.create" if created else "product.update",
-           object_type="product", object_id=product.id, summary=sku)
+    record(
+        session,
+        actor=actor,
+        action="product.create" if created else "product.update",
+        object_type="product",
+        object_id=product.id,
+        summary=sku,
+    )
     return product
 
 
@@ -84,15 +94,26 @@ def create_order(
     if not lines:
         raise InvalidInputError("An order needs at least one line.", code="commerce.no_lines")
     if session.scalar(select(Order.id).where(Order.external_id == external_id)) is not None:
-        raise ConflictError(f"An order with external id {external_id!r} already exists.",
-                            code="commerce.duplicate_order")
+        raise ConflictError(
+            f"An order with external id {external_id!r} already exists.",
+            code="commerce.duplicate_order",
+        )
     signs = {line.quantity > 0 for line in lines if line.quantity != 0}
     if len(signs) > 1:
-        raise InvalidInputError("An order cannot mix sold and returned lines; send the return "
-                                "as its own order.", code="commerce.mixed_order")
+        raise InvalidInputError(
+            "An order cannot mix sold and returned lines; send the return as its own order.",
+            code="commerce.mixed_order",
+        )
     kind = OrderKind.RETURN if signs == {False} else OrderKind.SALE
-    order = Order(external_id=external_id, customer_id=customer_id, ordered_at=ordered_at,
-                  channel=channel, currency=currency, country=country, kind=kind)
+    order = Order(
+        external_id=external_id,
+        customer_id=customer_id,
+        ordered_at=ordered_at,
+        channel=channel,
+        currency=currency,
+        country=country,
+        kind=kind,
+    )
     session.add(order)
     session.flush()
     total = Decimal("0")
@@ -102,11 +123,25 @@ def create_order(
             product = upsert_product(session, sku=line.sku, name=line.name, actor=actor)
         unit_price = to_money(line.unit_price)
         discount = to_money(line.discount)
-        session.add(OrderLine(order_id=order.id, line_no=line_no, product_id=product.id,
-                              quantity=line.quantity, unit_price=unit_price, discount=discount))
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                line_no=line_no,
+                product_id=product.id,
+                quantity=line.quantity,
+                unit_price=unit_price,
+                discount=discount,
+            )
+        )
         total += line.quantity * unit_price - discount
     order.total = to_money(total)
     session.flush()
-    record(session, actor=actor, action="order.create", object_type="order", object_id=order.id,
-           summary=f"{kind.value} {external_id}: {len(lines)} line(s), {order.total} {currency}")
+    record(
+        session,
+        actor=actor,
+        action="order.create",
+        object_type="order",
+        object_id=order.id,
+        summary=f"{kind.value} {external_id}: {len(lines)} line(s), {order.total} {currency}",
+    )
     return order

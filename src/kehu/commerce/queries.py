@@ -14,8 +14,9 @@ from kehu.core import NotFoundError
 
 def get_order(session: Session, order_id: int) -> Order:
     """Return the order with its lines, or raise :class:`NotFoundError`."""
-    order = session.scalar(select(Order).where(Order.id == order_id)
-                           .options(selectinload(Order.lines)))
+    order = session.scalar(
+        select(Order).where(Order.id == order_id).options(selectinload(Order.lines))
+    )
     if order is None:
         raise NotFoundError(f"There is no order {order_id}.", code="commerce.order_not_found")
     return order
@@ -39,9 +40,12 @@ def list_orders(
     if until is not None:
         query = query.where(Order.ordered_at < until)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.options(selectinload(Order.lines))
-                           .order_by(Order.ordered_at.desc(), Order.id.desc())
-                           .limit(limit).offset(offset)).all()
+    rows = session.scalars(
+        query.options(selectinload(Order.lines))
+        .order_by(Order.ordered_at.desc(), Order.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
     return rows, total
 
 
@@ -68,16 +72,21 @@ def customer_order_stats(session: Session, customer_id: int) -> CustomerOrderSta
         ).where(Order.customer_id == customer_id)
     ).one()
     return CustomerOrderStats(
-        n_orders=row[0], n_returns=row[1], revenue=Decimal(str(row[2])).quantize(Decimal("0.01")),
-        first_order_at=row[3], last_order_at=row[4],
+        n_orders=row[0],
+        n_returns=row[1],
+        revenue=Decimal(str(row[2])).quantize(Decimal("0.01")),
+        first_order_at=row[3],
+        last_order_at=row[4],
     )
 
 
 def orders_per_month(session: Session, customer_id: int) -> list[tuple[str, int, Decimal]]:
     """Return ``(YYYY-MM, number of sales, net value)`` per month with orders, oldest first."""
     orders = session.execute(
-        select(Order.ordered_at, Order.kind, Order.total).where(Order.customer_id == customer_id)
-        .order_by(Order.ordered_at)).all()
+        select(Order.ordered_at, Order.kind, Order.total)
+        .where(Order.customer_id == customer_id)
+        .order_by(Order.ordered_at)
+    ).all()
     counts: dict[str, int] = {}
     values: dict[str, Decimal] = {}
     for ordered_at, kind, total in orders:

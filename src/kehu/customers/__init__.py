@@ -16,6 +16,7 @@ from kehu.customers.models import (
 from kehu.customers.operations import (
     EDITABLE_FIELDS,
     Resolution,
+    UpsertResult,
     add_contact,
     add_identity,
     create_customer,
@@ -25,6 +26,7 @@ from kehu.customers.operations import (
     resolve_customer,
     undo_merge,
     update_customer,
+    upsert_customer,
 )
 from kehu.customers.queries import (
     CustomerFilter,
@@ -38,6 +40,7 @@ from kehu.customers.queries import (
     list_identities,
     list_merges,
 )
+from kehu.customers.schemas import CustomerIn, CustomerUpdate, IdentityIn
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -48,11 +51,15 @@ __all__ = [
     "Customer",
     "CustomerErrorCode",
     "CustomerFilter",
+    "CustomerIn",
     "CustomerKind",
     "CustomerMerge",
+    "CustomerUpdate",
     "Identity",
+    "IdentityIn",
     "IdentityKind",
     "Resolution",
+    "UpsertResult",
     "add_contact",
     "add_identity",
     "create_customer",
@@ -71,4 +78,5 @@ __all__ = [
     "resolve_customer",
     "undo_merge",
     "update_customer",
+    "upsert_customer",
 ]

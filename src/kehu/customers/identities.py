@@ -30,27 +30,32 @@ def normalise_identity(
         kind = IdentityKind(kind)
     except ValueError as exc:
         kinds = ", ".join(k.value for k in IdentityKind)
-        raise InvalidInputError(f"Unknown identity kind {kind!r}; use one of {kinds}.",
-                                code=CustomerErrorCode.BAD_IDENTITY) from exc
+        raise InvalidInputError(
+            f"Unknown identity kind {kind!r}; use one of {kinds}.",
+            code=CustomerErrorCode.BAD_IDENTITY,
+        ) from exc
     text = str(value).strip()
     if not text:
         raise InvalidInputError(f"The {kind.value} is empty.", code=CustomerErrorCode.BAD_IDENTITY)
     if kind is IdentityKind.EMAIL:
         text = text.lower()
         if not _EMAIL.match(text):
-            raise InvalidInputError(f"{value!r} is not an e-mail address.",
-                                    code=CustomerErrorCode.BAD_IDENTITY)
+            raise InvalidInputError(
+                f"{value!r} is not an e-mail address.", code=CustomerErrorCode.BAD_IDENTITY
+            )
     elif kind is IdentityKind.PHONE:
         text = _PHONE_JUNK.sub("", text)
         if text.startswith("00"):
             text = "+" + text[2:]
         digits = text[1:] if text.startswith("+") else text
         if not digits.isdigit() or not 5 <= len(digits) <= 15:
-            raise InvalidInputError(f"{value!r} is not a phone number.",
-                                    code=CustomerErrorCode.BAD_IDENTITY)
+            raise InvalidInputError(
+                f"{value!r} is not a phone number.", code=CustomerErrorCode.BAD_IDENTITY
+            )
         if default_calling_code and not text.startswith("+"):
             text = "+" + default_calling_code + digits.removeprefix("0")
     if len(text) > 320:
-        raise InvalidInputError(f"The {kind.value} is longer than 320 characters.",
-                                code=CustomerErrorCode.BAD_IDENTITY)
+        raise InvalidInputError(
+            f"The {kind.value} is longer than 320 characters.", code=CustomerErrorCode.BAD_IDENTITY
+        )
     return kind, text

@@ -7,7 +7,7 @@ writes an audit row: the delivery layer owns the transaction.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,9 +30,22 @@ from kehu.customers.models import (
 )
 from kehu.store import Base
 
+if TYPE_CHECKING:
+    from kehu.customers.schemas import CustomerIn
+
 #: Fields a caller may set on a customer.
-EDITABLE_FIELDS = ("name", "kind", "email", "phone", "country", "city", "birthday", "notes",
-                   "external_id", "owner_id")
+EDITABLE_FIELDS = (
+    "name",
+    "kind",
+    "email",
+    "phone",
+    "country",
+    "city",
+    "birthday",
+    "notes",
+    "external_id",
+    "owner_id",
+)
 
 # When one incoming record's identities point at different customers, the strongest wins.
 IDENTITY_PRIORITY = (
@@ -58,8 +71,9 @@ def get_customer(session: Session, customer_id: int) -> Customer:
     """Return the customer or raise :class:`NotFoundError`."""
     customer = session.get(Customer, customer_id)
     if customer is None:
-        raise NotFoundError(f"There is no customer {customer_id}.",
-                            code=CustomerErrorCode.NOT_FOUND)
+        raise NotFoundError(
+            f"There is no customer {customer_id}.", code=CustomerErrorCode.NOT_FOUND
+        )
     return customer
 
 
@@ -79,14 +93,18 @@ def create_customer(
     """
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
-        raise InvalidInputError(f"Unknown customer field(s): {', '.join(sorted(unknown))}.",
-                                code="customers.unknown_field")
+        raise InvalidInputError(
+            f"Unknown customer field(s): {', '.join(sorted(unknown))}.",
+            code="customers.unknown_field",
+        )
     external_id = fields.get("external_id")
     if external_id and session.scalar(
         select(Customer.id).where(Customer.external_id == external_id)
     ):
-        raise ConflictError(f"A customer with external id {external_id!r} already exists.",
-                            code=CustomerErrorCode.DUPLICATE_EXTERNAL_ID)
+        raise ConflictError(
+            f"A customer with external id {external_id!r} already exists.",
+            code=CustomerErrorCode.DUPLICATE_EXTERNAL_ID,
+        )
     customer = Customer(**fields)
     if fields.get("kind"):
         customer.kind = CustomerKind(fields["kind"])
@@ -94,9 +112,15 @@ def create_customer(
     session.flush()
     for kind, value in identities:
         add_identity(session, customer, kind, value, actor=actor, audit=False)
-    record(session, actor=actor, action="customer.create", object_type="customer",
-           object_id=customer.id, summary=customer.name or f"customer {customer.id}",
-           changes={k: _jsonable(v) for k, v in fields.items()})
+    record(
+        session,
+        actor=actor,
+        action="customer.create",
+        object_type="customer",
+        object_id=customer.id,
+        summary=customer.name or f"customer {customer.id}",
+        changes={k: _jsonable(v) for k, v in fields.items()},
+    )
     return customer
 
 
@@ -106,8 +130,10 @@ def update_customer(
     """Change fields of a customer; return ``{field: (old, new)}`` for what really changed."""
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
-        raise InvalidInputError(f"Unknown customer field(s): {', '.join(sorted(unknown))}.",
-                                code="customers.unknown_field")
+        raise InvalidInputError(
+            f"Unknown customer field(s): {', '.join(sorted(unknown))}.",
+            code="customers.unknown_field",
+        )
     changed: dict[str, tuple[object, object]] = {}
     for name, value in fields.items():
         old = getattr(customer, name)
@@ -116,9 +142,15 @@ def update_customer(
             changed[name] = (old, value)
     if changed:
         session.flush()
-        record(session, actor=actor, action="customer.update", object_type="customer",
-               object_id=customer.id, summary=", ".join(changed),
-               changes={k: [_jsonable(o), _jsonable(n)] for k, (o, n) in changed.items()})
+        record(
+            session,
+            actor=actor,
+            action="customer.update",
+            object_type="customer",
+            object_id=customer.id,
+            summary=", ".join(changed),
+            changes={k: [_jsonable(o), _jsonable(n)] for k, (o, n) in changed.items()},
+        )
     return changed
 
 
@@ -141,8 +173,9 @@ def add_identity(
         When the identity belongs to another customer: merge them instead.
     """
     kind, value = normalise_identity(kind, value)
-    existing = session.scalar(select(Identity).where(Identity.kind == kind,
-                                                     Identity.value == value))
+    existing = session.scalar(
+        select(Identity).where(Identity.kind == kind, Identity.value == value)
+    )
     if existing is not None:
         if existing.customer_id != customer.id:
             raise ConflictError(
@@ -152,8 +185,9 @@ def add_identity(
                 details={"customer_id": existing.customer_id},
             )
         return existing
-    identity = Identity(customer_id=customer.id, kind=kind, value=value, source=source,
-                        verified=verified)
+    identity = Identity(
+        customer_id=customer.id, kind=kind, value=value, source=source, verified=verified
+    )
     session.add(identity)
     if kind is IdentityKind.EMAIL and not customer.email:
         customer.email = value
@@ -161,8 +195,14 @@ def add_identity(
         customer.phone = value
     session.flush()
     if audit:
-        record(session, actor=actor, action="identity.add", object_type="customer",
-               object_id=customer.id, summary=f"{kind.value} {value}")
+        record(
+            session,
+            actor=actor,
+            action="identity.add",
+            object_type="customer",
+            object_id=customer.id,
+            summary=f"{kind.value} {value}",
+        )
     return identity
 
 
@@ -196,12 +236,14 @@ def resolve_customer(
     """
     normalised = [normalise_identity(kind, value) for kind, value in identities]
     if not normalised:
-        raise InvalidInputError("A customer record needs at least one identity.",
-                                code=CustomerErrorCode.BAD_IDENTITY)
+        raise InvalidInputError(
+            "A customer record needs at least one identity.", code=CustomerErrorCode.BAD_IDENTITY
+        )
     owners: dict[tuple[IdentityKind, str], int] = {}
     for kind, value in normalised:
-        owner = session.scalar(select(Identity.customer_id).where(Identity.kind == kind,
-                                                                  Identity.value == value))
+        owner = session.scalar(
+            select(Identity.customer_id).where(Identity.kind == kind, Identity.value == value)
+        )
         if owner is not None:
             owners[(kind, value)] = owner
     if owners:
@@ -218,8 +260,9 @@ def resolve_customer(
         for kind, value in normalised:
             if (kind, value) not in owners:
                 add_identity(session, customer, kind, value, actor=actor, source=source)
-        return Resolution(customer, created=False, matched_by=chosen_key[0].value,
-                          conflicts=conflicts)
+        return Resolution(
+            customer, created=False, matched_by=chosen_key[0].value, conflicts=conflicts
+        )
     customer = create_customer(session, actor=actor, identities=normalised, **dict(defaults or {}))
     for identity in customer.identities:
         identity.source = source
@@ -238,23 +281,40 @@ def add_contact(
 ) -> Contact:
     """Record that ``person`` acts for the organisation ``account`` in ``role``."""
     if account.kind != CustomerKind.ORGANISATION:
-        raise InvalidInputError(f"Customer {account.id} is a person, not an organisation account.",
-                                code=CustomerErrorCode.NOT_AN_ACCOUNT)
+        raise InvalidInputError(
+            f"Customer {account.id} is a person, not an organisation account.",
+            code=CustomerErrorCode.NOT_AN_ACCOUNT,
+        )
     try:
         role = ContactRole(role)
     except ValueError as exc:
         roles = ", ".join(r.value for r in ContactRole)
-        raise InvalidInputError(f"Unknown contact role {role!r}; use one of {roles}.",
-                                code="customers.bad_role") from exc
-    contact = session.scalar(select(Contact).where(
-        Contact.account_id == account.id, Contact.person_id == person.id, Contact.role == role))
+        raise InvalidInputError(
+            f"Unknown contact role {role!r}; use one of {roles}.", code="customers.bad_role"
+        ) from exc
+    contact = session.scalar(
+        select(Contact).where(
+            Contact.account_id == account.id, Contact.person_id == person.id, Contact.role == role
+        )
+    )
     if contact is None:
-        contact = Contact(account_id=account.id, person_id=person.id, role=role, title=title,
-                          is_primary=is_primary)
+        contact = Contact(
+            account_id=account.id,
+            person_id=person.id,
+            role=role,
+            title=title,
+            is_primary=is_primary,
+        )
         session.add(contact)
         session.flush()
-        record(session, actor=actor, action="contact.add", object_type="customer",
-               object_id=account.id, summary=f"{person.name or person.id} as {role.value}")
+        record(
+            session,
+            actor=actor,
+            action="contact.add",
+            object_type="customer",
+            object_id=account.id,
+            summary=f"{person.name or person.id} as {role.value}",
+        )
     return contact
 
 
@@ -270,20 +330,34 @@ def record_consent(
     at: datetime | None = None,
 ) -> Consent:
     """Append a consent event; the newest one per channel and purpose is in force."""
-    consent = Consent(customer_id=customer.id, channel=channel.strip().lower(),
-                      purpose=purpose.strip().lower(), status=ConsentStatus(status),
-                      source=source, at=at or utcnow())
+    consent = Consent(
+        customer_id=customer.id,
+        channel=channel.strip().lower(),
+        purpose=purpose.strip().lower(),
+        status=ConsentStatus(status),
+        source=source,
+        at=at or utcnow(),
+    )
     session.add(consent)
     session.flush()
-    record(session, actor=actor, action=f"consent.{consent.status.value}", object_type="customer",
-           object_id=customer.id, summary=f"{consent.channel}/{consent.purpose}")
+    record(
+        session,
+        actor=actor,
+        action=f"consent.{consent.status.value}",
+        object_type="customer",
+        object_id=customer.id,
+        summary=f"{consent.channel}/{consent.purpose}",
+    )
     return consent
 
 
 def _customer_references() -> list[Column[Any]]:
     """Every column, in every feature's tables, that points at a customer and should follow a merge."""
-    skip = {("customers", "merged_into_id"), ("customer_merges", "winner_id"),
-            ("customer_merges", "loser_id")}
+    skip = {
+        ("customers", "merged_into_id"),
+        ("customer_merges", "winner_id"),
+        ("customer_merges", "loser_id"),
+    }
     columns: list[Column[Any]] = []
     for table in Base.metadata.sorted_tables:
         for column in table.columns:
@@ -305,15 +379,17 @@ def merge_customers(
     The loser stays in the store, inactive, with ``merged_into_id`` set.
     """
     if winner_id == loser_id:
-        raise InvalidInputError("A customer cannot be merged into itself.",
-                                code=CustomerErrorCode.MERGE_SELF)
+        raise InvalidInputError(
+            "A customer cannot be merged into itself.", code=CustomerErrorCode.MERGE_SELF
+        )
     winner = get_customer(session, winner_id)
     loser = get_customer(session, loser_id)
     for who in (winner, loser):
         if who.merged_into_id is not None:
             raise ConflictError(
                 f"Customer {who.id} was already merged into {who.merged_into_id}.",
-                code=CustomerErrorCode.ALREADY_MERGED)
+                code=CustomerErrorCode.ALREADY_MERGED,
+            )
     moved: dict[str, Any] = {}
     kept: dict[str, list[int]] = {}
     for column in _customer_references():
@@ -334,8 +410,9 @@ def merge_customers(
             for row_id in ids:
                 try:
                     with session.begin_nested():
-                        session.execute(update(table).where(pk == row_id)
-                                        .values({column.name: winner.id}))
+                        session.execute(
+                            update(table).where(pk == row_id).values({column.name: winner.id})
+                        )
                     moved[key].append(row_id)
                 except IntegrityError:
                     kept[key].append(row_id)
@@ -346,16 +423,30 @@ def merge_customers(
             setattr(winner, name, getattr(loser, name))
     loser.merged_into_id = winner.id
     loser.is_active = False
-    merge = CustomerMerge(winner_id=winner.id, loser_id=loser.id, merged_by=actor.label,
-                          moved={"rows": moved, "kept": kept, "filled": filled})
+    merge = CustomerMerge(
+        winner_id=winner.id,
+        loser_id=loser.id,
+        merged_by=actor.label,
+        moved={"rows": moved, "kept": kept, "filled": filled},
+    )
     session.add(merge)
     session.flush()
     session.expire_all()  # the bulk UPDATEs bypassed the identity map
     n_rows = sum(len(v) for v in moved.values())
-    record(session, actor=actor, action="customer.merge", object_type="customer",
-           object_id=winner_id, summary=f"merged customer {loser_id} into {winner_id}",
-           changes={"merge_id": merge.id, "loser_id": loser_id, "rows_moved": n_rows,
-                    "filled": filled})
+    record(
+        session,
+        actor=actor,
+        action="customer.merge",
+        object_type="customer",
+        object_id=winner_id,
+        summary=f"merged customer {loser_id} into {winner_id}",
+        changes={
+            "merge_id": merge.id,
+            "loser_id": loser_id,
+            "rows_moved": n_rows,
+            "filled": filled,
+        },
+    )
     return merge
 
 
@@ -367,26 +458,33 @@ def undo_merge(session: Session, merge_id: int, *, actor: Actor) -> CustomerMerg
     """
     merge = session.get(CustomerMerge, merge_id)
     if merge is None:
-        raise NotFoundError(f"There is no merge {merge_id}.",
-                            code=CustomerErrorCode.MERGE_NOT_FOUND)
+        raise NotFoundError(
+            f"There is no merge {merge_id}.", code=CustomerErrorCode.MERGE_NOT_FOUND
+        )
     if merge.undone_at is not None:
-        raise ConflictError(f"Merge {merge_id} was already undone on {merge.undone_at:%Y-%m-%d}.",
-                            code=CustomerErrorCode.MERGE_UNDONE)
+        raise ConflictError(
+            f"Merge {merge_id} was already undone on {merge.undone_at:%Y-%m-%d}.",
+            code=CustomerErrorCode.MERGE_UNDONE,
+        )
     winner = get_customer(session, merge.winner_id)
     if winner.merged_into_id is not None:
         raise ConflictError(
             f"Customer {winner.id} has since been merged into {winner.merged_into_id}; "
-            "undo that merge first.", code=CustomerErrorCode.MERGE_SUPERSEDED)
+            "undo that merge first.",
+            code=CustomerErrorCode.MERGE_SUPERSEDED,
+        )
     tables = {table.name: table for table in Base.metadata.sorted_tables}
     for key, ids in merge.moved.get("rows", {}).items():
         table_name, column_name = key.split(".", 1)
         table = tables[table_name]
         pk = table.primary_key.columns.values()[0]
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            session.execute(update(table)
-                            .where(pk.in_(chunk), table.c[column_name] == winner.id)
-                            .values({column_name: merge.loser_id}))
+            chunk = ids[start : start + 500]
+            session.execute(
+                update(table)
+                .where(pk.in_(chunk), table.c[column_name] == winner.id)
+                .values({column_name: merge.loser_id})
+            )
     for name in merge.moved.get("filled", {}):
         setattr(winner, name, None)
     loser = get_customer(session, merge.loser_id)
@@ -396,8 +494,90 @@ def undo_merge(session: Session, merge_id: int, *, actor: Actor) -> CustomerMerg
     merge.undone_by = actor.label
     session.flush()
     session.expire_all()  # the bulk UPDATEs bypassed the identity map
-    record(session, actor=actor, action="customer.unmerge", object_type="customer",
-           object_id=merge.winner_id,
-           summary=f"undid merge {merge_id}: customer {merge.loser_id} restored",
-           changes={"merge_id": merge_id})
+    record(
+        session,
+        actor=actor,
+        action="customer.unmerge",
+        object_type="customer",
+        object_id=merge.winner_id,
+        summary=f"undid merge {merge_id}: customer {merge.loser_id} restored",
+        changes={"merge_id": merge_id},
+    )
     return merge
+
+
+@dataclass
+class UpsertResult:
+    """What :func:`upsert_customer` did with one record."""
+
+    customer: Customer
+    status: str  # created | updated | unchanged
+    changed: list[str] = field(default_factory=list)
+    conflicts: list[dict[str, object]] = field(default_factory=list)
+
+
+def upsert_customer(
+    session: Session, record: "CustomerIn", *, actor: Actor, source: str = ""
+) -> UpsertResult:
+    """Create or update one customer from a record, matching on external id, then identities.
+
+    Re-sending the same record changes nothing (status ``unchanged``), which makes imports and
+    batch API calls safe to repeat.
+
+    Raises
+    ------
+    InvalidInputError
+        When the record has neither an external id nor any identity, or an identity is malformed.
+    """
+    identities: list[tuple[str, str]] = [(i.kind.value, i.value) for i in record.identities]
+    if record.email:
+        identities.append((IdentityKind.EMAIL.value, record.email))
+    if record.phone:
+        identities.append((IdentityKind.PHONE.value, record.phone))
+    if record.external_id:
+        identities.append((IdentityKind.EXTERNAL_ID.value, record.external_id))
+    if not identities:
+        raise InvalidInputError(
+            "A customer record needs an external_id, an e-mail, a phone or another identity "
+            "to be recognised again later.",
+            code=CustomerErrorCode.BAD_IDENTITY,
+        )
+    normalised = [normalise_identity(kind, value) for kind, value in identities]
+    fields = record.model_dump(exclude={"identities", "email", "phone"}, exclude_none=True)
+    if record.email:
+        fields["email"] = dict(normalised)[IdentityKind.EMAIL]
+    if record.phone:
+        fields["phone"] = dict(normalised)[IdentityKind.PHONE]
+    existing = None
+    if record.external_id:
+        existing = session.scalar(
+            select(Customer).where(Customer.external_id == record.external_id)
+        )
+    if existing is None:
+        resolution = resolve_customer(
+            session, normalised, actor=actor, source=source, defaults=fields
+        )
+        if resolution.created:
+            return UpsertResult(resolution.customer, "created")
+        customer, conflicts = resolution.customer, resolution.conflicts
+    else:
+        customer, conflicts = existing, []
+        for kind, value in normalised:
+            try:
+                add_identity(session, customer, kind, value, actor=actor, source=source)
+            except ConflictError as exc:
+                conflicts.append(
+                    {
+                        "kind": kind.value,
+                        "value": value,
+                        "customer_id": (exc.details or {}).get("customer_id"),
+                    }
+                )
+    if (
+        customer.external_id
+        and "external_id" in fields
+        and fields["external_id"] != customer.external_id
+    ):
+        fields.pop("external_id")  # a customer keeps the external id it was first known by
+    changed = update_customer(session, customer, actor=actor, **fields)
+    return UpsertResult(customer, "updated" if changed else "unchanged", sorted(changed), conflicts)

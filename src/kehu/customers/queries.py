@@ -64,7 +64,9 @@ def list_customers(
     total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
     rows = session.scalars(
         base.options(selectinload(Customer.identities))
-        .order_by(Customer.name, Customer.id).limit(limit).offset(offset)
+        .order_by(Customer.name, Customer.id)
+        .limit(limit)
+        .offset(offset)
     ).all()
     return rows, total
 
@@ -75,7 +77,8 @@ def find_customer_by_identity(
     """Return the (surviving) customer an identity points at, or ``None``."""
     kind, value = normalise_identity(kind, value)
     customer = session.scalar(
-        select(Customer).join(Identity).where(Identity.kind == kind, Identity.value == value))
+        select(Customer).join(Identity).where(Identity.kind == kind, Identity.value == value)
+    )
     while customer is not None and customer.merged_into_id is not None:
         customer = session.get(Customer, customer.merged_into_id)
     return customer
@@ -89,20 +92,24 @@ def find_customer_by_external_id(session: Session, external_id: str) -> Customer
 def list_identities(session: Session, customer_id: int) -> Sequence[Identity]:
     """Return a customer's identities, oldest first."""
     return session.scalars(
-        select(Identity).where(Identity.customer_id == customer_id).order_by(Identity.id)).all()
+        select(Identity).where(Identity.customer_id == customer_id).order_by(Identity.id)
+    ).all()
 
 
 def list_contacts(session: Session, account_id: int) -> Sequence[Contact]:
     """Return the people who act for an organisation account, with their roles."""
     return session.scalars(
-        select(Contact).where(Contact.account_id == account_id).order_by(Contact.id)).all()
+        select(Contact).where(Contact.account_id == account_id).order_by(Contact.id)
+    ).all()
 
 
 def list_consent_history(session: Session, customer_id: int) -> Sequence[Consent]:
     """Return every consent event of a customer, newest first."""
     return session.scalars(
-        select(Consent).where(Consent.customer_id == customer_id)
-        .order_by(Consent.at.desc(), Consent.id.desc())).all()
+        select(Consent)
+        .where(Consent.customer_id == customer_id)
+        .order_by(Consent.at.desc(), Consent.id.desc())
+    ).all()
 
 
 def current_consents(session: Session, customer_id: int) -> dict[tuple[str, str], ConsentStatus]:
@@ -115,8 +122,10 @@ def current_consents(session: Session, customer_id: int) -> dict[tuple[str, str]
 
 def has_consent(session: Session, customer_id: int, channel: str, purpose: str) -> bool:
     """Tell whether the customer has granted (and not withdrawn) this channel for this purpose."""
-    return current_consents(session, customer_id).get(
-        (channel.lower(), purpose.lower())) is ConsentStatus.GRANTED
+    return (
+        current_consents(session, customer_id).get((channel.lower(), purpose.lower()))
+        is ConsentStatus.GRANTED
+    )
 
 
 def list_merges(session: Session, customer_id: int) -> Sequence[CustomerMerge]:
@@ -124,4 +133,5 @@ def list_merges(session: Session, customer_id: int) -> Sequence[CustomerMerge]:
     return session.scalars(
         select(CustomerMerge)
         .where(or_(CustomerMerge.winner_id == customer_id, CustomerMerge.loser_id == customer_id))
-        .order_by(CustomerMerge.id.desc())).all()
+        .order_by(CustomerMerge.id.desc())
+    ).all()

@@ -16,6 +16,9 @@ def list_interactions(
     if customer_id is not None:
         query = query.where(Interaction.customer_id == customer_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
-                           .limit(limit).offset(offset)).all()
+    rows = session.scalars(
+        query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
     return rows, total

@@ -39,7 +39,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def is_postgresql(engine_or_session: Engine | Session) -> bool:
     """Tell whether the engine (or the session's bind) talks to PostgreSQL."""
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    bind = (
+        engine_or_session.get_bind()
+        if isinstance(engine_or_session, Session)
+        else engine_or_session
+    )
     return bind.dialect.name == "postgresql"
 
 

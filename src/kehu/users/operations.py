@@ -37,8 +37,14 @@ def create_department(session: Session, *, code: str, name: str, actor: Actor) -
     department = Department(code=code, name=name)
     session.add(department)
     session.flush()
-    record(session, actor=actor, action="department.create", object_type="department",
-           object_id=department.id, summary=f"created department {code}")
+    record(
+        session,
+        actor=actor,
+        action="department.create",
+        object_type="department",
+        object_id=department.id,
+        summary=f"created department {code}",
+    )
     return department
 
 
@@ -69,24 +75,42 @@ def create_user(
         role = Role(role)
     except ValueError as exc:
         roles = ", ".join(r.value for r in Role)
-        raise InvalidInputError(f"Unknown role {role!r}; use one of {roles}.",
-                                code="users.bad_role") from exc
+        raise InvalidInputError(
+            f"Unknown role {role!r}; use one of {roles}.", code="users.bad_role"
+        ) from exc
     _check_password(password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise ConflictError(f"A user with e-mail {email} already exists.",
-                            code=UserErrorCode.DUPLICATE_EMAIL)
+        raise ConflictError(
+            f"A user with e-mail {email} already exists.", code=UserErrorCode.DUPLICATE_EMAIL
+        )
     department_id = None
     if department_code:
-        department_id = session.scalar(select(Department.id).where(Department.code == department_code))
+        department_id = session.scalar(
+            select(Department.id).where(Department.code == department_code)
+        )
         if department_id is None:
-            raise InvalidInputError(f"There is no department with code {department_code!r}.",
-                                    code=UserErrorCode.UNKNOWN_DEPARTMENT)
-    user = User(email=email, name=name, password_hash=hash_password(password), role=role,
-                department_id=department_id, locale=locale)
+            raise InvalidInputError(
+                f"There is no department with code {department_code!r}.",
+                code=UserErrorCode.UNKNOWN_DEPARTMENT,
+            )
+    user = User(
+        email=email,
+        name=name,
+        password_hash=hash_password(password),
+        role=role,
+        department_id=department_id,
+        locale=locale,
+    )
     session.add(user)
     session.flush()
-    record(session, actor=actor, action="user.create", object_type="user", object_id=user.id,
-           summary=f"created {role.value} {email}")
+    record(
+        session,
+        actor=actor,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        summary=f"created {role.value} {email}",
+    )
     return user
 
 
@@ -95,16 +119,28 @@ def set_password(session: Session, user: User, password: str, *, actor: Actor) -
     _check_password(password)
     user.password_hash = hash_password(password)
     session.flush()
-    record(session, actor=actor, action="user.set_password", object_type="user", object_id=user.id,
-           summary=f"changed the password of {user.email}")
+    record(
+        session,
+        actor=actor,
+        action="user.set_password",
+        object_type="user",
+        object_id=user.id,
+        summary=f"changed the password of {user.email}",
+    )
 
 
 def set_user_active(session: Session, user: User, is_active: bool, *, actor: Actor) -> None:
     """Activate or deactivate a user (a deactivated user cannot sign in; tokens stop working)."""
     user.is_active = is_active
     session.flush()
-    record(session, actor=actor, action="user.activate" if is_active else "user.deactivate",
-           object_type="user", object_id=user.id, summary=user.email)
+    record(
+        session,
+        actor=actor,
+        action="user.activate" if is_active else "user.deactivate",
+        object_type="user",
+        object_id=user.id,
+        summary=user.email,
+    )
 
 
 def authenticate(session: Session, email: str, password: str) -> User:
@@ -136,12 +172,23 @@ def create_api_token(
 ) -> tuple[ApiToken, str]:
     """Create a bearer token for ``user``; return it with its secret (shown only this once)."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, prefix=secret[:12], token_hash=hash_token(secret),
-                     expires_at=expires_at)
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        prefix=secret[:12],
+        token_hash=hash_token(secret),
+        expires_at=expires_at,
+    )
     session.add(token)
     session.flush()
-    record(session, actor=actor, action="token.create", object_type="api_token",
-           object_id=token.id, summary=f"token {name!r} for {user.email}")
+    record(
+        session,
+        actor=actor,
+        action="token.create",
+        object_type="api_token",
+        object_id=token.id,
+        summary=f"token {name!r} for {user.email}",
+    )
     return token, secret
 
 
@@ -153,8 +200,14 @@ def revoke_api_token(session: Session, token_id: int, *, actor: Actor) -> ApiTok
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
-        record(session, actor=actor, action="token.revoke", object_type="api_token",
-               object_id=token.id, summary=token.name)
+        record(
+            session,
+            actor=actor,
+            action="token.revoke",
+            object_type="api_token",
+            object_id=token.id,
+            summary=token.name,
+        )
     return token
 
 

@@ -19,10 +19,19 @@ from tests.factories import make_customer, make_order
 
 
 def test_two_channels_sharing_a_phone_resolve_to_one_customer(session, actor):
-    store = resolve_customer(session, [("email", "Li.Wei@Example.com"), ("phone", "138 1234 5678")],
-                             actor=actor, source="store", defaults={"name": "李伟"})
-    wechat = resolve_customer(session, [("phone", "138-1234-5678"), ("wechat_openid", "oAbC123")],
-                              actor=actor, source="wechat")
+    store = resolve_customer(
+        session,
+        [("email", "Li.Wei@Example.com"), ("phone", "138 1234 5678")],
+        actor=actor,
+        source="store",
+        defaults={"name": "李伟"},
+    )
+    wechat = resolve_customer(
+        session,
+        [("phone", "138-1234-5678"), ("wechat_openid", "oAbC123")],
+        actor=actor,
+        source="wechat",
+    )
 
     assert store.created
     assert not wechat.created
@@ -37,8 +46,9 @@ def test_identities_of_two_customers_report_a_conflict_and_merge_nothing(session
     a = make_customer(session, identities=[("email", "a@example.com")])
     b = make_customer(session, identities=[("phone", "+4420700000")])
 
-    result = resolve_customer(session, [("phone", "+4420700000"), ("email", "a@example.com")],
-                              actor=actor)
+    result = resolve_customer(
+        session, [("phone", "+4420700000"), ("email", "a@example.com")], actor=actor
+    )
 
     assert result.customer.id == a.id  # e-mail outranks phone
     assert result.conflicts == [{"kind": "phone", "value": "+4420700000", "customer_id": b.id}]
@@ -49,10 +59,18 @@ def test_merge_moves_all_history_and_undo_restores_it(session, actor):
     winner = make_customer(session, name="Winner", phone=None)
     loser = make_customer(session, name="Loser", phone="+441234567", city="Leeds")
     order = make_order(session, loser)
-    log_interaction(session, customer_id=loser.id, channel="phone", direction="inbound",
-                    occurred_at=order.ordered_at, actor=actor, subject="where is my parcel")
-    record_consent(session, loser, channel="email", purpose="marketing", status="granted",
-                   actor=actor)
+    log_interaction(
+        session,
+        customer_id=loser.id,
+        channel="phone",
+        direction="inbound",
+        occurred_at=order.ordered_at,
+        actor=actor,
+        subject="where is my parcel",
+    )
+    record_consent(
+        session, loser, channel="email", purpose="marketing", status="granted", actor=actor
+    )
     account = make_customer(session, kind="organisation", name="ACME Ltd")
     add_contact(session, account=account, person=loser, role=ContactRole.PROCUREMENT, actor=actor)
 
@@ -106,3 +124,20 @@ def test_merging_into_a_merged_customer_is_refused(session, actor):
         assert exc.code == "customers.already_merged"
     else:
         raise AssertionError("merging into a merged customer must be refused")
+
+
+def test_upserting_the_same_record_twice_changes_nothing(session, actor):
+    from kehu.customers import CustomerIn, upsert_customer
+
+    record = CustomerIn(external_id="12346", name="Ann Lee", email="Ann@Example.com",
+                        country="France", identities=[{"kind": "wechat_openid", "value": "o-ann"}])
+    first = upsert_customer(session, record, actor=actor)
+    second = upsert_customer(session, record, actor=actor)
+    changed = upsert_customer(session, record.model_copy(update={"city": "Paris"}), actor=actor)
+
+    assert (first.status, second.status, changed.status) == ("created", "unchanged", "updated")
+    assert first.customer.id == second.customer.id == changed.customer.id
+    assert changed.changed == ["city"]
+    assert first.customer.email == "ann@example.com"
+    assert sorted(i.kind for i in list_identities(session, first.customer.id)) == [
+        "email", "external_id", "wechat_openid"]
