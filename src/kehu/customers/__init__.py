@@ -74,6 +74,7 @@ __all__ = [
     "list_identities",
     "list_merges",
     "merge_customers",
+    "normalise_identity",
     "record_consent",
     "resolve_customer",
     "undo_merge",

@@ -252,7 +252,7 @@ def resolve_customer(
         customer = get_customer(session, owners[chosen_key])
         while customer.merged_into_id is not None:  # follow merges to the surviving record
             customer = get_customer(session, customer.merged_into_id)
-        conflicts = [
+        conflicts: list[dict[str, object]] = [
             {"kind": k.value, "value": v, "customer_id": owners[(k, v)]}
             for (k, v) in ranked[1:]
             if owners[(k, v)] != customer.id
@@ -352,7 +352,7 @@ def record_consent(
 
 
 def _customer_references() -> list[Column[Any]]:
-    """Every column, in every feature's tables, that points at a customer and should follow a merge."""
+    """Return every column of every table that points at a customer and follows a merge."""
     skip = {
         ("customers", "merged_into_id"),
         ("customer_merges", "winner_id"),

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -30,7 +31,7 @@ class CustomerFilter:
     include_merged: bool = False
 
 
-def _filtered(query: Select[tuple[Customer]], filters: CustomerFilter) -> Select[tuple[Customer]]:
+def _filtered(query: Select[Any], filters: CustomerFilter) -> Select[Any]:
     if not filters.include_merged:
         query = query.where(Customer.merged_into_id.is_(None))
     if filters.kind:

@@ -13,7 +13,7 @@ from kehu.users.errors import UserErrorCode
 from kehu.users.models import ApiToken, Department, Role, User
 from kehu.users.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 
-TOKEN_PREFIX = "kehu_"
+TOKEN_PREFIX = "kehu_"  # noqa: S105 - a public prefix that makes leaked tokens greppable
 
 
 def _check_password(password: str) -> None:

@@ -18,11 +18,12 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Tell whether ``password`` matches ``password_hash`` (constant work when the hash is missing)."""
+    """Tell whether ``password`` matches ``password_hash`` (same work when there is no hash)."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        _hasher.verify(password_hash or _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return False
+    return password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:

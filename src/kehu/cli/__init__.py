@@ -1,0 +1,1 @@
+"""The ``kehu`` command line (Typer + Rich)."""

@@ -1,0 +1,155 @@
+"""The ``kehu`` command: ``init``, ``import``, ``serve``, ``demo``, ``users``, ``version``."""
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kehu import __version__
+from kehu.cli import users
+from kehu.cli._context import console, err_console, open_session
+from kehu.cli.imports import import_command
+from kehu.core import get_settings
+
+app = typer.Typer(
+    name="kehu",
+    help="kehu (客户): customer-relationship system. Data in, actions out.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(users.app, name="users")
+app.command("import")(import_command)
+
+settings_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
+app.add_typer(settings_app, name="settings")
+
+
+@app.command()
+def version() -> None:
+    """Print kehu's version (needs no database)."""
+    console.print(f"kehu {__version__}")
+
+
+@settings_app.command("show")
+def settings_show() -> None:
+    """Print the settings in force (secrets masked; needs no database)."""
+    table = Table("setting", "value")
+    for name, value in get_settings().model_dump().items():
+        shown = "********" if "secret" in name else str(value)
+        table.add_row(name, shown)
+    console.print(table)
+
+
+def _migrate() -> str:
+    from kehu.store import upgrade_to_head
+
+    url = get_settings().database_url
+    with console.status("Bringing the database schema up to date..."):
+        upgrade_to_head(url)
+    return url
+
+
+@app.command()
+def init(
+    admin_email: Annotated[str | None, typer.Option(help="Create this admin user")] = None,
+    admin_password: Annotated[str | None, typer.Option(help="Omit to be prompted")] = None,
+) -> None:
+    """Create (or upgrade) the database at KEHU_DATABASE_URL; optionally create an admin."""
+    from kehu.core import Actor, KehuError
+    from kehu.users import create_user, find_user_by_email
+
+    url = _migrate()
+    console.print(f"Database ready: [bold]{_safe_url(url)}[/bold]")
+    if admin_email:
+        with open_session() as session:
+            if find_user_by_email(session, admin_email) is not None:
+                console.print(f"Admin {admin_email} already exists.")
+                return
+            password = admin_password or typer.prompt(
+                "Admin password", hide_input=True, confirmation_prompt=True
+            )
+            try:
+                create_user(
+                    session,
+                    email=admin_email,
+                    name="Administrator",
+                    password=password,
+                    role="admin",
+                    actor=Actor.system("kehu init"),
+                )
+            except KehuError as exc:
+                err_console.print(f"[red]Error:[/red] {exc.message}")
+                raise typer.Exit(1) from exc
+            console.print(f"Admin [bold]{admin_email}[/bold] created.")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the console and the API (http://HOST:PORT/, API docs at /docs)."""
+    import uvicorn
+
+    _migrate()
+    console.print(
+        f"Serving kehu on [bold]http://{host}:{port}/[/bold] (API docs: /docs). Ctrl+C stops."
+    )
+    uvicorn.run(
+        "kehu.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the console when the data is in")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Create the database, load the bundled demo data (once), and serve the console."""
+    from kehu.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+
+    settings = get_settings()
+    if settings.environment == "production":
+        err_console.print(
+            "[red]Error:[/red] the demo data and its known passwords are refused "
+            "when KEHU_ENVIRONMENT=production."
+        )
+        raise typer.Exit(1)
+    url = _migrate()
+    with (
+        console.status("Loading the demo data (a real slice of Online Retail II)..."),
+        open_session() as session,
+    ):
+        summary = seed_demo(session)
+    if summary.already_seeded:
+        console.print("The demo data was already loaded; nothing changed.")
+    else:
+        console.print(
+            f"Imported {summary.n_rows_imported:,} rows "
+            f"({summary.n_row_errors:,} reported, not loaded: see the import page)."
+        )
+    console.print(
+        f"{summary.n_customers:,} customers, {summary.n_orders:,} orders in {_safe_url(url)}."
+    )
+    table = Table("sign in as", "role", "password", title="Demo logins")
+    for email, _name, role, _dept in DEMO_USERS:
+        table.add_row(email, role.value, DEMO_PASSWORD)
+    console.print(table)
+    if serve_after:
+        serve(host=host, port=port, workers=1)

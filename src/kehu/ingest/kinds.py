@@ -1,0 +1,163 @@
+"""What each import kind accepts: its fields, their aliases and a template file."""
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+from kehu.core import InvalidInputError
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of an import kind, as shown to the person preparing the file."""
+
+    name: str
+    required: bool
+    description: str
+    example: str
+
+
+IDENTITY_FIELDS = (
+    "wechat_openid",
+    "wechat_unionid",
+    "weibo_uid",
+    "forum_handle",
+    "store_card",
+    "app_user",
+)
+
+_DATES = "ISO 8601 (2010-12-01T07:45:00Z), YYYY-MM-DD HH:MM:SS, YYYY/MM/DD or YYYYMMDD; naive = UTC"
+
+_SPECS: dict[str, tuple[FieldSpec, ...]] = {
+    "customers": (
+        FieldSpec("external_id", False, "Your id for the customer (the upsert key)", "13085"),
+        FieldSpec("name", False, "Full name", "王小明"),
+        FieldSpec("kind", False, "person or organisation (default person)", "person"),
+        FieldSpec("email", False, "E-mail address (an identity)", "xiaoming@example.com"),
+        FieldSpec("phone", False, "Phone number (an identity)", "+86 138 1234 5678"),
+        FieldSpec("country", False, "Country", "China"),
+        FieldSpec("city", False, "City", "上海"),
+        FieldSpec("birthday", False, "Birthday, YYYY-MM-DD", "1990-05-17"),
+        FieldSpec("notes", False, "Free text", ""),
+        *(
+            FieldSpec(name, False, f"{name.replace('_', ' ')} (an identity)", "")
+            for name in IDENTITY_FIELDS
+        ),
+    ),
+    "products": (
+        FieldSpec("sku", True, "Stock-keeping unit (the upsert key)", "85048"),
+        FieldSpec("name", False, "Product name", "15CM CHRISTMAS GLASS BALL 20 LIGHTS"),
+        FieldSpec("category", False, "Category", "Christmas"),
+        FieldSpec("price", False, "List price", "6.95"),
+        FieldSpec("currency", False, "ISO 4217 currency code (default GBP)", "GBP"),
+    ),
+    "orders": (
+        FieldSpec("order_id", True, "Order (invoice) number; a leading C marks a return", "489434"),
+        FieldSpec("customer_id", False, "Customer's external id; empty for a guest", "13085"),
+        FieldSpec("ordered_at", True, f"When the order was placed: {_DATES}", "2009-12-01 07:45:00"),
+        FieldSpec("sku", True, "Product SKU (the product is created when new)", "85048"),
+        FieldSpec("description", False, "Product name", "15CM CHRISTMAS GLASS BALL 20 LIGHTS"),
+        FieldSpec("quantity", True, "Whole number; negative on a return", "12"),
+        FieldSpec("unit_price", True, "Price of one unit", "6.95"),
+        FieldSpec("discount", False, "Discount on the line (amount)", "0"),
+        FieldSpec("line_no", False, "Line number within the order (default: file order)", "1"),
+        FieldSpec("channel", False, "Sales channel (default store)", "store"),
+        FieldSpec("currency", False, "ISO 4217 currency code (default GBP)", "GBP"),
+        FieldSpec("country", False, "Country of the order (and of a new customer)", "United Kingdom"),
+    ),
+    "interactions": (
+        FieldSpec("external_id", True, "Your id for the interaction (the upsert key)", "call-0001"),
+        FieldSpec("customer_id", False, "Customer's external id (or give email)", "13085"),
+        FieldSpec("email", False, "Customer's e-mail, when there is no customer_id", ""),
+        FieldSpec("channel", True, "phone, email, wechat, visit...", "phone"),
+        FieldSpec("direction", True, "inbound or outbound", "inbound"),
+        FieldSpec("occurred_at", True, f"When it happened: {_DATES}", "2010-03-01 10:00:00"),
+        FieldSpec("subject", False, "Subject", "Delivery question"),
+        FieldSpec("text", False, "What was said", ""),
+    ),
+    "consents": (
+        FieldSpec("customer_id", False, "Customer's external id (or give email)", "13085"),
+        FieldSpec("email", False, "Customer's e-mail, when there is no customer_id", ""),
+        FieldSpec("channel", True, "email, sms, wechat, phone...", "email"),
+        FieldSpec("purpose", True, "marketing, service...", "marketing"),
+        FieldSpec("status", True, "granted or withdrawn", "granted"),
+        FieldSpec("at", False, f"When it was given: {_DATES} (default: now)", "2010-03-01"),
+        FieldSpec("source", False, "Where it was collected", "web form"),
+    ),
+}
+
+#: The kinds of file kehu imports.
+KINDS: tuple[str, ...] = tuple(_SPECS)
+
+# Other names a column often has in exports (compared after normalisation, see `normalise_name`).
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "customers": {
+        "external_id": ("customer_id", "customer", "id", "customer_no", "customer_number"),
+        "email": ("e_mail", "email_address", "mail", "邮箱"),
+        "phone": ("mobile", "telephone", "tel", "phone_number", "手机", "电话"),
+        "name": ("full_name", "customer_name", "姓名", "名字"),
+        "country": ("国家",),
+        "city": ("城市",),
+        "birthday": ("date_of_birth", "dob", "birth_date", "生日"),
+        "wechat_openid": ("openid",),
+        "wechat_unionid": ("unionid",),
+    },
+    "products": {
+        "sku": ("stock_code", "stockcode", "product_id", "item_id"),
+        "name": ("description", "product_name", "title"),
+        "price": ("unit_price", "list_price"),
+    },
+    "orders": {
+        "order_id": ("invoice", "invoice_no", "invoiceno", "order", "order_no", "order_number"),
+        "customer_id": ("customer", "customer_no", "customerid"),
+        "ordered_at": ("invoice_date", "invoicedate", "order_date", "date", "created_at"),
+        "sku": ("stock_code", "stockcode", "product_id", "item_id"),
+        "description": ("product_name", "item_name", "name"),
+        "quantity": ("qty",),
+        "unit_price": ("price", "unitprice"),
+        "line_no": ("line", "line_number"),
+    },
+    "interactions": {
+        "occurred_at": ("date", "at", "timestamp", "time"),
+        "customer_id": ("customer",),
+    },
+    "consents": {"customer_id": ("customer",), "at": ("date", "given_at", "timestamp")},
+}
+
+
+def normalise_name(name: str) -> str:
+    """Return a column name folded for matching: lower case, separators removed."""
+    return re.sub(r"[\s_\-./]+", "", name.strip().lower())
+
+
+def check_kind(kind: str) -> tuple[FieldSpec, ...]:
+    """Return the fields of ``kind`` or raise :class:`InvalidInputError` naming the kinds."""
+    try:
+        return _SPECS[kind]
+    except KeyError:
+        raise InvalidInputError(
+            f"Unknown import kind {kind!r}; use one of {', '.join(KINDS)}.",
+            code="ingest.unknown_kind",
+        ) from None
+
+
+def describe_kind(kind: str) -> list[FieldSpec]:
+    """Return the fields a file of this kind may have, required ones flagged.
+
+    Raises
+    ------
+    InvalidInputError
+        For an unknown kind.
+    """
+    return list(check_kind(kind))
+
+
+def template_csv(kind: str) -> str:
+    """Return a CSV template for ``kind``: the header row and one example row."""
+    specs = check_kind(kind)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([spec.name for spec in specs])
+    writer.writerow([spec.example for spec in specs])
+    return buffer.getvalue()

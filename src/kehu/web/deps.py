@@ -1,0 +1,81 @@
+"""Request-scoped dependencies: the database session (the transaction boundary) and the user."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from kehu.core import NotFoundError, PermissionDeniedError
+from kehu.users import Role, User, get_user_by_id
+
+
+class LoginRequiredError(Exception):
+    """Nobody (or a deactivated user) is signed in; the handler sends them to the login page."""
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """Yield a session; commit when the request succeeds, roll back when it fails.
+
+    The console owns the transaction: operations only flush.
+    """
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+
+
+def find_signed_in_user(request: Request, db: Session) -> User | None:
+    """Return the active user of the session cookie, or ``None`` (clearing a stale cookie)."""
+    user_id = request.session.get("user_id")
+    if not isinstance(user_id, int):
+        return None
+    try:
+        user = get_user_by_id(db, user_id)
+    except NotFoundError:
+        user = None
+    if user is None or not user.is_active:
+        request.session.pop("user_id", None)
+        return None
+    request.state.user = user
+    return user
+
+
+def current_user(request: Request, db: DbSession) -> User:
+    """Return the signed-in user or raise :class:`LoginRequiredError`."""
+    user = find_signed_in_user(request, db)
+    if user is None:
+        raise LoginRequiredError
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+#: Who may import data and read the audit log, and merge or unmerge customers.
+MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
+
+
+def can_manage(user: User) -> bool:
+    """Tell whether ``user`` may import, read the audit log and merge customers."""
+    return Role(user.role) in MANAGERS
+
+
+def manager(user: CurrentUser) -> User:
+    """Return the signed-in user when an admin or a manager, else raise a 403."""
+    if not can_manage(user):
+        raise PermissionDeniedError(
+            "Only administrators and managers may open this page.", code="web.forbidden"
+        )
+    return user
+
+
+Manager = Annotated[User, Depends(manager)]
