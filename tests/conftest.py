@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-import kehu.models  # noqa: F401 - every table registered
+import kehu.models  # every table registered (also makes `kehu` importable below)
+import kehu.users.operations
 from kehu.core import Actor, Settings
 from kehu.store import make_engine, upgrade_to_head
 
@@ -44,6 +46,19 @@ def _pg_schema_engine(schema: str) -> tuple[Engine, str]:
     query["options"] = f"-csearch_path={schema}"
     scoped = url.set(query=query).render_as_string(hide_password=False)
     return make_engine(scoped, pool_size=5, max_overflow=5), scoped
+
+
+# Argon2 at full strength costs ~0.1 s a hash; staff for every role in every test would
+# dominate the suite. Verification reads the parameters from the hash, so a cheap hash still
+# exercises the real code path (tests/unit/users checks the production parameters).
+_CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kehu.users.operations, "hash_password", _CHEAP_HASHER.hash)
+        yield
 
 
 @pytest.fixture(scope="session")

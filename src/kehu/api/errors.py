@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from typing_extensions import override
 
 from kehu.core import KehuError
 
@@ -91,10 +92,9 @@ def error_response(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, RequestValidationError):
         return _validation_response(exc)
     if isinstance(exc, StarletteHTTPException):
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return JSONResponse(
             status_code=exc.status_code,
-            content={"detail": detail, "code": _HTTP_CODES.get(exc.status_code, "error")},
+            content={"detail": str(exc.detail), "code": _HTTP_CODES.get(exc.status_code, "error")},
             headers=exc.headers,
         )
     if isinstance(exc, DataError | OverflowError):
@@ -136,6 +136,7 @@ class ApiRoute(APIRoute):
     on any error it is rolled back, so a refused request changes nothing.
     """
 
+    @override
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """Wrap FastAPI's handler with the transaction boundary and the error mapping."""
         handler = super().get_route_handler()

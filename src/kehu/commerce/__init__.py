@@ -28,3 +28,8 @@ __all__ = [
     "orders_per_month",
     "upsert_product",
 ]
+
+# Bulk writes for imports (kehu.ingest).
+from kehu.commerce.bulk import BulkOrder, ensure_products, load_orders
+
+__all__ += ["BulkOrder", "ensure_products", "load_orders"]

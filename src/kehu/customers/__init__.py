@@ -81,3 +81,8 @@ __all__ = [
     "update_customer",
     "upsert_customer",
 ]
+
+# Bulk writes for imports (kehu.ingest).
+from kehu.customers.bulk import ensure_customers, find_customer_ids
+
+__all__ += ["ensure_customers", "find_customer_ids"]

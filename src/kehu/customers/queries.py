@@ -51,7 +51,7 @@ def _filtered(query: Select[Any], filters: CustomerFilter) -> Select[Any]:
             Customer.external_id == text,
             Customer.id.in_(handle),
         ]
-        if text.isdigit():
+        if text.isdigit() and int(text) < 2**63:  # a longer number is no id (bigint)
             conditions.append(Customer.id == int(text))
         query = query.where(or_(*conditions))
     return query

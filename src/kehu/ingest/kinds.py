@@ -55,7 +55,9 @@ _SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "orders": (
         FieldSpec("order_id", True, "Order (invoice) number; a leading C marks a return", "489434"),
         FieldSpec("customer_id", False, "Customer's external id; empty for a guest", "13085"),
-        FieldSpec("ordered_at", True, f"When the order was placed: {_DATES}", "2009-12-01 07:45:00"),
+        FieldSpec(
+            "ordered_at", True, f"When the order was placed: {_DATES}", "2009-12-01 07:45:00"
+        ),
         FieldSpec("sku", True, "Product SKU (the product is created when new)", "85048"),
         FieldSpec("description", False, "Product name", "15CM CHRISTMAS GLASS BALL 20 LIGHTS"),
         FieldSpec("quantity", True, "Whole number; negative on a return", "12"),
@@ -64,7 +66,9 @@ _SPECS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("line_no", False, "Line number within the order (default: file order)", "1"),
         FieldSpec("channel", False, "Sales channel (default store)", "store"),
         FieldSpec("currency", False, "ISO 4217 currency code (default GBP)", "GBP"),
-        FieldSpec("country", False, "Country of the order (and of a new customer)", "United Kingdom"),
+        FieldSpec(
+            "country", False, "Country of the order (and of a new customer)", "United Kingdom"
+        ),
     ),
     "interactions": (
         FieldSpec("external_id", True, "Your id for the interaction (the upsert key)", "call-0001"),

@@ -61,9 +61,11 @@ def _parse_known(value: str) -> datetime:
     )
 
 
-def _checked(value: str, *parts: int) -> datetime:
+def _checked(
+    value: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
     try:
-        return datetime(*parts)  # noqa: DTZ001 - made UTC by the caller
+        return datetime(year, month, day, hour, minute, second)  # noqa: DTZ001 - made UTC by the caller
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a real date ({exc})") from None
 

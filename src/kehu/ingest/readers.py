@@ -173,16 +173,19 @@ def _read_cdnow(text: str) -> Table:
                 discount = str(unit * n - amount) if n else "0"
             except (ValueError, InvalidOperation, ArithmeticError):
                 unit, discount = value, "0"  # type: ignore[assignment]  # reported by validation
-            yield number, [
-                f"cdnow-{customer}-{day}-{seen[key]}",
-                customer,
-                day,
-                "CD",
-                "CD",
-                n_cds,
-                str(unit),
-                discount,
-            ]
+            yield (
+                number,
+                [
+                    f"cdnow-{customer}-{day}-{seen[key]}",
+                    customer,
+                    day,
+                    "CD",
+                    "CD",
+                    n_cds,
+                    str(unit),
+                    discount,
+                ],
+            )
 
     return Table(columns, rows(), "cdnow", n_rows_estimate=len(lines))
 
@@ -294,7 +297,9 @@ def _read_parquet(data: bytes, filename: str) -> Table:
     try:
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise _reject(f"{filename} is not a readable Parquet file ({exc}).", "ingest.bad_parquet")
+        raise _reject(
+            f"{filename} is not a readable Parquet file ({exc}).", "ingest.bad_parquet"
+        ) from exc
     names = table.column_names
 
     def rows() -> Iterator[Row]:

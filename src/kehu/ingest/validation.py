@@ -259,8 +259,9 @@ def validate_row(
     model: type[M], values: dict[str, str | None], context: dict[str, Any]
 ) -> tuple[M | None, list[tuple[str | None, str]]]:
     """Return the validated row, or ``None`` and the problems as ``(field, reason)`` pairs."""
+    present = {k: v for k, v in values.items() if v is not None and v.strip()}
     try:
-        return model.model_validate(values, context=context), []
+        return model.model_validate(present, context=context), []
     except ValidationError as exc:
         problems: list[tuple[str | None, str]] = []
         for error in exc.errors(include_url=False):

@@ -1,6 +1,7 @@
 """Request-scoped dependencies: the database session (the transaction boundary) and the user."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -8,6 +9,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kehu.core import NotFoundError, PermissionDeniedError
 from kehu.users import Role, User, get_user_by_id
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What pages need to know about the signed-in user, detached from the database session.
+
+    Error pages are rendered after the request's session has closed, so templates get this
+    snapshot rather than the ORM row.
+    """
+
+    id: int
+    email: str
+    name: str
+    role: str
+    locale: str
 
 
 class LoginRequiredError(Exception):
@@ -46,7 +62,9 @@ def find_signed_in_user(request: Request, db: Session) -> User | None:
     if user is None or not user.is_active:
         request.session.pop("user_id", None)
         return None
-    request.state.user = user
+    request.state.user = Viewer(
+        id=user.id, email=user.email, name=user.name, role=str(user.role), locale=user.locale
+    )
     return user
 
 
@@ -64,7 +82,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 
-def can_manage(user: User) -> bool:
+def can_manage(user: User | Viewer) -> bool:
     """Tell whether ``user`` may import, read the audit log and merge customers."""
     return Role(user.role) in MANAGERS
 

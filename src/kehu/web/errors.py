@@ -11,12 +11,13 @@ from fastapi.exception_handlers import (
     request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from kehu.core import KehuError
 from kehu.web.csrf import CsrfError
-from kehu.web.deps import LoginRequiredError
+from kehu.web.deps import LoginRequiredError, find_signed_in_user
 from kehu.web.rendering import is_htmx, render
 
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
@@ -66,6 +67,11 @@ def login_redirect(request: Request) -> Response:
 def error_page(request: Request, status_code: int, message: str) -> Response:
     """Render the error page with a title for ``status_code`` and a message."""
     title = TITLES.get(status_code, "Something is not right")
+    if getattr(request.state, "user", None) is None and "user_id" in request.session:
+        # No route dependency ran (an unknown address): still show the signed-in layout.
+        factory: sessionmaker[Session] = request.app.state.session_factory
+        with factory() as db:
+            find_signed_in_user(request, db)
     return render(
         request,
         "errors/error.html",
@@ -98,10 +104,7 @@ def console_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, RequestValidationError):
         return error_page(request, 422, _validation_message(exc))
     if isinstance(exc, StarletteHTTPException):
-        if exc.status_code == 404:
-            message = "There is nothing at this address."
-        else:
-            message = str(exc.detail)
+        message = "There is nothing at this address." if exc.status_code == 404 else str(exc.detail)
         return error_page(request, exc.status_code, message)
     raise exc
 
@@ -112,9 +115,7 @@ async def _fallback(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StarletteHTTPException):
         return await http_exception_handler(request, exc)
     if isinstance(exc, KehuError):
-        return JSONResponse(
-            {"detail": exc.message, "code": exc.code}, status_code=exc.status_code
-        )
+        return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=exc.status_code)
     raise exc
 
 

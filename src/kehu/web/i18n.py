@@ -2,7 +2,8 @@
 
 Templates call ``_("Customers")`` (or ``_("{n} rows", n=3)``); the string is looked up in
 ``locales/<locale>.json`` and formatted with the keyword arguments. A missing translation falls
-back to the English text, so a new page never shows a blank.
+back to the English text (for a key like ``role.admin``, to ``admin``), so a new page never
+shows a blank.
 """
 
 import json
@@ -43,7 +44,11 @@ def normalise_locale(value: str | None, default: str = DEFAULT_LOCALE) -> str:
 
 def translate(locale: str, message: str, **values: Any) -> str:
     """Return ``message`` in ``locale``, formatted with ``values``."""
-    text = load_catalogue(locale).get(message) or message
+    text = load_catalogue(locale).get(message) or load_catalogue(DEFAULT_LOCALE).get(message)
+    if text is None:
+        # A value-derived key such as "kind.orders" with no entry yet: show the value itself.
+        prefix, dot, rest = message.partition(".")
+        text = rest if dot and prefix.isalpha() and " " not in message else message
     return text.format(**values) if values else text
 
 

@@ -20,13 +20,13 @@ TEMPLATES_DIR = Path(__file__).with_name("templates")
 
 def _format_money(value: Decimal | int | float | None) -> str:
     if value is None:
-        return "–"
+        return "\u2013"
     return f"{Decimal(value):,.2f}"
 
 
 def _format_datetime(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
-        return "–"
+        return "\u2013"
     if isinstance(value, datetime):
         return as_utc(value).strftime(fmt)
     return value.strftime("%Y-%m-%d")
@@ -54,15 +54,20 @@ def request_locale(request: Request) -> str:
         return str(user.locale)
     accept = request.headers.get("accept-language", "")
     first = accept.split(",")[0].split(";")[0].strip()
-    return normalise_locale(first, default=settings.default_locale) if first else (
-        settings.default_locale
+    return (
+        normalise_locale(first, default=settings.default_locale)
+        if first
+        else (settings.default_locale)
     )
 
 
-def flash(request: Request, level: str, message: str) -> None:
-    """Keep a message for the next page the user sees (``level``: success, error, info)."""
+def flash(request: Request, level: str, message: str, **values: str | int) -> None:
+    """Keep a message for the next page the user sees (``level``: success, error, info).
+
+    ``message`` is translated when shown, with ``values`` filled in.
+    """
     messages = list(request.session.get("flash", []))
-    messages.append([level, message])
+    messages.append([level, message, values])
     request.session["flash"] = messages[-5:]
 
 
@@ -104,10 +109,7 @@ def render(
         "csrf_headers": {CSRF_HEADER: token},
         "flashes": request.session.pop("flash", []),
         "url_with": lambda **changes: url_with(request, **changes),
-        "current_path": request.url.path
-        + (f"?{request.url.query}" if request.url.query else ""),
+        "current_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     full.update(context or {})
-    return templates.TemplateResponse(
-        request, name, full, status_code=status_code, headers=headers
-    )
+    return templates.TemplateResponse(request, name, full, status_code=status_code, headers=headers)

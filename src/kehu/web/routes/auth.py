@@ -18,7 +18,7 @@ router = APIRouter()
 
 
 @router.get("/login")
-def login_page(request: Request, db: DbSession, next: str = "/") -> Response:  # noqa: A002
+def login_page(request: Request, db: DbSession, next: str = "/") -> Response:
     """Show the login form (or go straight on when already signed in)."""
     if find_signed_in_user(request, db) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
@@ -31,7 +31,7 @@ def login(
     db: DbSession,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Check the credentials; on success start a fresh session and go where the user was going."""
     try:
@@ -67,7 +67,7 @@ def switch_language(
     request: Request,
     db: DbSession,
     locale: Annotated[str, Form(max_length=16)],
-    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Remember the chosen language in the session and, when signed in, on the user."""
     if locale not in LOCALES:

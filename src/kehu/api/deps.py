@@ -1,0 +1,170 @@
+"""Dependencies of the API routes: the session, the settings, the caller and role checks.
+
+Role matrix (checked on every route; see the module constants):
+
+=====================  =====  =======  =====  =====
+what                   admin  manager  agent  owner
+=====================  =====  =======  =====  =====
+read customers,        yes    yes      yes    yes
+orders, interactions
+edit customers, log    yes    yes      yes    yes
+interactions
+create orders          yes    yes      yes    no
+batch upsert, merge,   yes    yes      no     no
+undo, imports, audit
+list departments       yes    yes      no     no
+users, departments,    yes    no       no     no
+other users' tokens
+=====================  =====  =======  =====  =====
+
+Record-level scoping (an owner sees only their customers) is not applied yet; it will live in
+:mod:`kehu.api.access`, which every customer lookup already goes through.
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from kehu.api.errors import SESSION_STATE_KEY
+from kehu.core import Actor, PermissionDeniedError, Settings
+from kehu.users import Role, User, find_user_by_token
+
+ALL_ROLES: tuple[Role, ...] = tuple(Role)
+READ_ROLES = ALL_ROLES
+EDIT_ROLES = ALL_ROLES
+ORDER_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
+BULK_ROLES = (Role.ADMIN, Role.MANAGER)
+AUDIT_ROLES = (Role.ADMIN, Role.MANAGER)
+ADMIN_ROLES = (Role.ADMIN,)
+MANAGER_ROLES = (Role.ADMIN, Role.MANAGER)
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiToken",
+    description="An API token from POST /api/v1/auth/token: `Authorization: Bearer kehu_...`.",
+)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Yield a session for this request.
+
+    :class:`kehu.api.errors.ApiRoute` commits it when the route succeeds and rolls it back
+    when it fails; here it is only opened and closed.
+    """
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    setattr(request.state, SESSION_STATE_KEY, session)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def get_app_settings(request: Request) -> Settings:
+    """Return the settings the application was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def _unauthenticated(message: str) -> HTTPException:
+    return HTTPException(
+        status_code=401, detail=message, headers={"WWW-Authenticate": 'Bearer realm="kehu"'}
+    )
+
+
+def get_current_user(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """Return the user whose API token the request carries.
+
+    Raises
+    ------
+    HTTPException
+        401 when the token is missing, malformed, unknown, revoked or expired, or its user
+        was deactivated.
+    """
+    if credentials is None:
+        raise _unauthenticated(
+            "Authentication required: send `Authorization: Bearer <token>` with a token from "
+            "POST /api/v1/auth/token."
+        )
+    secret = credentials.credentials.strip()
+    user = find_user_by_token(session, secret) if 0 < len(secret) <= 200 else None
+    if user is None:
+        raise _unauthenticated(
+            "The API token is invalid, revoked or expired, or its user is deactivated; "
+            "create a new one with POST /api/v1/auth/token."
+        )
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    """Return a dependency that lets through only users with one of ``roles``.
+
+    The returned function carries the roles in ``allowed_roles`` so a test can check that
+    every route declares one.
+    """
+    allowed = frozenset(roles)
+
+    def check_role(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            names = ", ".join(sorted(role.value for role in allowed))
+            raise PermissionDeniedError(
+                f"Your role ({user.role}) may not do this; it needs one of: {names}.",
+                code="auth.forbidden_role",
+            )
+        return user
+
+    check_role.allowed_roles = allowed  # type: ignore[attr-defined]
+    return check_role
+
+
+Reader = Annotated[User, Depends(require_roles(*READ_ROLES))]
+Editor = Annotated[User, Depends(require_roles(*EDIT_ROLES))]
+OrderTaker = Annotated[User, Depends(require_roles(*ORDER_ROLES))]
+Bulk = Annotated[User, Depends(require_roles(*BULK_ROLES))]
+Auditor = Annotated[User, Depends(require_roles(*AUDIT_ROLES))]
+Admin = Annotated[User, Depends(require_roles(*ADMIN_ROLES))]
+Manager = Annotated[User, Depends(require_roles(*MANAGER_ROLES))]
+
+
+def api_actor(user: User) -> Actor:
+    """Return the audit actor for something ``user`` does through the API."""
+    return Actor(kind="api_token", label=user.email, user_id=user.id)
+
+
+__all__ = [
+    "ADMIN_ROLES",
+    "ALL_ROLES",
+    "AUDIT_ROLES",
+    "BULK_ROLES",
+    "EDIT_ROLES",
+    "MANAGER_ROLES",
+    "ORDER_ROLES",
+    "READ_ROLES",
+    "Admin",
+    "Auditor",
+    "Bulk",
+    "CurrentUser",
+    "Editor",
+    "Manager",
+    "OrderTaker",
+    "Reader",
+    "SessionDep",
+    "SettingsDep",
+    "api_actor",
+    "get_current_user",
+    "get_session",
+    "require_roles",
+]

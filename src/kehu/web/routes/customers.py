@@ -1,0 +1,158 @@
+"""Customer search and the customer 360 view, with merge and undo."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from kehu.commerce import customer_order_stats, list_orders, orders_per_month
+from kehu.core import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from kehu.customers import (
+    CustomerFilter,
+    CustomerKind,
+    current_consents,
+    get_customer,
+    list_contacts,
+    list_customers,
+    list_identities,
+    list_merges,
+    merge_customers,
+    undo_merge,
+)
+from kehu.engagement import list_interactions
+from kehu.users import user_actor
+from kehu.web.csrf import verify_csrf
+from kehu.web.deps import CurrentUser, DbSession, can_manage, current_user
+from kehu.web.rendering import flash, is_htmx, render
+
+router = APIRouter()
+
+PAGE_SIZE = 25
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: str, what: str = "customer") -> int:
+    """Return ``value`` as a database id, or raise a 404 for anything that cannot be one."""
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 19 or not 0 < int(text) <= MAX_ID:
+        raise NotFoundError(f"There is no {what} {value[:40]!r}.", code="web.not_found")
+    return int(text)
+
+
+@router.get("/customers", dependencies=[Depends(current_user)])
+def customer_list(
+    request: Request,
+    db: DbSession,
+    q: Annotated[str, Query(max_length=200)] = "",
+    kind: Literal["", "person", "organisation"] = "",
+    country: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Search customers by name, e-mail, phone or handle; filter by kind and country."""
+    filters = CustomerFilter(
+        q=q or None, kind=CustomerKind(kind) if kind else None, country=country.strip() or None
+    )
+    rows, total = list_customers(db, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    n_pages = max(1, -(-total // PAGE_SIZE))
+    context = {
+        "customers": rows,
+        "total": total,
+        "page": page,
+        "n_pages": n_pages,
+        "q": q,
+        "kind": kind,
+        "country": country,
+        "nav": "customers",
+    }
+    if is_htmx(request) and request.headers.get("HX-Target") == "customer-results":
+        return render(request, "customers/_results.html", context)
+    return render(request, "customers/list.html", context)
+
+
+@router.get("/customers/{customer_id}", dependencies=[Depends(current_user)])
+def customer_360(request: Request, db: DbSession, customer_id: str) -> Response:
+    """Show everything known about one customer."""
+    customer = get_customer(db, parse_id(customer_id))
+    orders, n_orders = list_orders(db, customer_id=customer.id, limit=10)
+    interactions, n_interactions = list_interactions(db, customer_id=customer.id, limit=20)
+    monthly = orders_per_month(db, customer.id)
+    chart = {
+        "months": [month for month, _, _ in monthly],
+        "orders": [count for _, count, _ in monthly],
+        "revenue": [str(value) for _, _, value in monthly],
+    }
+    consents = sorted(current_consents(db, customer.id).items())
+    contacts = list_contacts(db, customer.id) if customer.kind == CustomerKind.ORGANISATION else []
+    return render(
+        request,
+        "customers/detail.html",
+        {
+            "customer": customer,
+            "identities": list_identities(db, customer.id),
+            "contacts": contacts,
+            "consents": consents,
+            "stats": customer_order_stats(db, customer.id),
+            "chart": chart,
+            "orders": orders,
+            "n_orders": n_orders,
+            "interactions": interactions,
+            "n_interactions": n_interactions,
+            "merges": list_merges(db, customer.id),
+            "nav": "customers",
+        },
+    )
+
+
+def _require_manager(user: CurrentUser) -> None:
+    if not can_manage(user):
+        raise PermissionDeniedError(
+            "Only administrators and managers may merge customers or undo a merge.",
+            code="web.forbidden",
+        )
+
+
+@router.post("/customers/{customer_id}/merge", dependencies=[Depends(verify_csrf)])
+def merge_into(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    customer_id: str,
+    loser_id: Annotated[str, Form(max_length=40)],
+) -> Response:
+    """Merge customer ``loser_id`` into this one."""
+    _require_manager(user)
+    winner = get_customer(db, parse_id(customer_id))
+    try:
+        loser = parse_id(loser_id)
+        merge_customers(db, winner_id=winner.id, loser_id=loser, actor=user_actor(user))
+    except (InvalidInputError, ConflictError, NotFoundError) as exc:
+        db.rollback()
+        flash(request, "error", exc.message)
+    else:
+        db.commit()
+        flash(
+            request,
+            "success",
+            "Customer {loser} was merged into {winner}.",
+            loser=loser,
+            winner=winner.id,
+        )
+    return RedirectResponse(f"/customers/{winner.id}#merges", status_code=303)
+
+
+@router.post("/customers/{customer_id}/merges/{merge_id}/undo", dependencies=[Depends(verify_csrf)])
+def undo(
+    request: Request, db: DbSession, user: CurrentUser, customer_id: str, merge_id: str
+) -> Response:
+    """Undo a merge: the merged customer comes back with their history."""
+    _require_manager(user)
+    customer = get_customer(db, parse_id(customer_id))
+    try:
+        merge = undo_merge(db, parse_id(merge_id, "merge"), actor=user_actor(user))
+    except (ConflictError, NotFoundError) as exc:
+        db.rollback()
+        flash(request, "error", exc.message)
+    else:
+        db.commit()
+        flash(request, "success", "Merge {merge} was undone.", merge=merge.id)
+    return RedirectResponse(f"/customers/{customer.id}#merges", status_code=303)
