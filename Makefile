@@ -27,6 +27,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	@scripts/check-test-services.sh
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
