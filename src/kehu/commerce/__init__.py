@@ -30,6 +30,6 @@ __all__ = [
 ]
 
 # Bulk writes for imports (kehu.ingest).
-from kehu.commerce.bulk import BulkOrder, ensure_products, load_orders
+from kehu.commerce.bulk import BulkOrder, BulkOrders, ensure_products, load_orders
 
-__all__ += ["BulkOrder", "ensure_products", "load_orders"]
+__all__ += ["BulkOrder", "BulkOrders", "ensure_products", "load_orders"]

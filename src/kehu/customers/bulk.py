@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from kehu.audit import record
 from kehu.core import Actor, utcnow
 from kehu.customers.models import Customer, CustomerKind, Identity, IdentityKind
-from kehu.store.bulk import insert_rows
+from kehu.store.bulk import insert_rows, select_by_keys
 
 _CHUNK = 900
 _CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]  # a Table at run time
@@ -31,12 +31,10 @@ def find_customer_ids(session: Session, external_ids: Iterable[str]) -> dict[str
     keys = sorted(set(external_ids))
     found: dict[str, int] = {}
     merged: dict[int, int] = {}
-    for chunk in _chunks(keys):
-        rows = session.execute(
-            select(Customer.external_id, Customer.id, Customer.merged_into_id).where(
-                Customer.external_id.in_(chunk)
-            )
-        )
+    rows = select_by_keys(
+        session, _CUSTOMERS, "external_id", keys, ["external_id", "id", "merged_into_id"]
+    )
+    if rows:
         for external_id, customer_id, merged_into_id in rows:
             found[str(external_id)] = customer_id
             if merged_into_id is not None:

@@ -1,10 +1,11 @@
 """Load stage for orders files: one row per order line, whole orders or nothing.
 
-The rows are parsed by a fast hand-written path (memoised dates and amounts: an order's lines
-repeat them); a row the fast path cannot take goes through :class:`OrderLineRow`, whose
-pydantic errors are what the report shows. Orders are then checked as a whole (one bad line
-rejects its order, signs must agree) and written in bulk through
-:mod:`kehu.commerce.bulk` and :mod:`kehu.customers.bulk`.
+The file is read as columns (Arrow). Each column's distinct texts are parsed once, by the
+same functions the row models use, and the rows are checked with array operations; a row
+those checks do not take goes through the per-row path and, if it fails there too, through
+:class:`OrderLineRow`, whose pydantic errors are what the report shows. Lines are grouped into
+orders by sorting, orders are checked as a whole (one bad line rejects its order, signs must
+agree) and written in bulk through :mod:`kehu.commerce.bulk` and :mod:`kehu.customers.bulk`.
 
 Online Retail II semantics: an order id starting with ``C`` is a cancellation, loaded as a
 return (negative quantities); rows with no customer are guest orders; a line with a negative
@@ -13,25 +14,30 @@ damaged, lost, found...) is not a sale and is reported.
 """
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
 from sqlalchemy.orm import Session
 
-from kehu.commerce import BulkOrder, OrderKind, ensure_products, load_orders
+from kehu.commerce import BulkOrders, OrderKind, ensure_products, load_orders
 from kehu.core import Actor
 from kehu.customers import ensure_customers
 from kehu.ingest.mapping import ResolvedMapping
 from kehu.ingest.parsing import clean_external_id, parse_amount, parse_datetime
-from kehu.ingest.readers import Row
+from kehu.ingest.readers import Table, read_columns
 from kehu.ingest.report import ErrorLog
-from kehu.ingest.validation import OrderLineRow, validate_row
+from kehu.ingest.validation import MAX_WHOLE, OrderLineRow, validate_row
 
-PROGRESS_EVERY = 5000
 _ZERO = Decimal("0.00")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+Ints = npt.NDArray[np.int64]
 _MAX_LEN = {"order_id": 128, "customer_id": 128, "sku": 64, "channel": 32, "country": 100}
 
 
@@ -78,67 +84,55 @@ class _Rejected(Exception):
     """A row the fast path will not take; pydantic says why."""
 
 
-def _parse_rows(
-    rows: Iterator[Row],
-    resolved: ResolvedMapping,
-    errors: ErrorLog,
-    progress: Callable[[int, int], None] | None,
-    total: int,
-) -> tuple[dict[str, list[_Line]], dict[str, int], int]:
-    """Return the good lines by order id, the first bad line of each spoilt order, row count."""
-    idx = resolved.indexes
-    get = idx.get
-    i_order, i_when, i_sku = idx["order_id"], idx["ordered_at"], idx["sku"]
-    i_qty, i_price = idx["quantity"], idx["unit_price"]
-    i_cust, i_desc, i_disc, i_no = (
-        get("customer_id"),
-        get("description"),
-        get("discount"),
-        get("line_no"),
-    )
-    i_channel, i_currency, i_country = get("channel"), get("currency"), get("country")
-    date_format = resolved.date_format
-    dates = _Cache(lambda text: parse_datetime(text, date_format))
-    amounts = _Cache(parse_amount)
-    customers = _Cache(clean_external_id)
-    context = {"date_format": date_format}
-    width = max(idx.values()) + 1
+def _text(value: str | None) -> str:
+    return value.strip() if value else ""
 
-    orders: dict[str, list[_Line]] = {}
-    spoilt: dict[str, int] = {}
-    n_rows = 0
 
-    def text(values: list[str | None], i: int | None) -> str:
-        if i is None:
-            return ""
-        value = values[i]
-        return value.strip() if value else ""
+def _required(value: str | None) -> str:
+    if not value:
+        raise _Rejected
+    value = value.strip()
+    if not value:
+        raise _Rejected
+    return value
 
-    def required(value: str | None) -> str:
-        if not value:
-            raise _Rejected
-        value = value.strip()
-        if not value:
-            raise _Rejected
-        return value
 
-    for line, values in rows:
-        n_rows += 1
-        if progress is not None and n_rows % PROGRESS_EVERY == 0:
-            progress(n_rows, max(total, n_rows))
+def _whole(value: str | None) -> int:
+    number = int(value)  # type: ignore[arg-type]  # None → TypeError
+    if abs(number) > MAX_WHOLE:
+        raise _Rejected
+    return number
+
+
+class _RowParser:
+    """The per-row path, for the rows the column checks did not take (bad ones, mostly)."""
+
+    def __init__(self, resolved: ResolvedMapping, errors: ErrorLog) -> None:
+        self.resolved = resolved
+        self.errors = errors
+        self.date_format = resolved.date_format
+        self.context = {"date_format": resolved.date_format}
+        self.width = max(resolved.indexes.values()) + 1
+        self.spoilt: dict[str, int] = {}
+
+    def parse(self, line: int, values: list[str | None]) -> tuple[str, _Line] | None:
+        """Return ``(order id, line)``, or record the row's problems and return ``None``."""
+        idx = self.resolved.indexes
+        get = idx.get
         order_id = ""
         try:
-            if len(values) < width:
+            if len(values) < self.width:
                 raise _Rejected
-            order_id = required(values[i_order])
-            sku = required(values[i_sku])
-            when = required(values[i_when])
-            customer = text(values, i_cust)
-            channel = text(values, i_channel) or "store" if i_channel is not None else "store"
+            order_id = _required(values[idx["order_id"]])
+            i_channel, i_currency = get("channel"), get("currency")
+            sku = _required(values[idx["sku"]])
+            when = _required(values[idx["ordered_at"]])
+            customer = _text(values[idx["customer_id"]]) if "customer_id" in idx else ""
+            channel = (_text(values[i_channel]) or "store") if i_channel is not None else "store"
             currency = (
-                (text(values, i_currency) or "GBP").upper() if i_currency is not None else "GBP"
+                (_text(values[i_currency]) or "GBP").upper() if i_currency is not None else "GBP"
             )
-            country = text(values, i_country) or None
+            country = (_text(values[idx["country"]]) if "country" in idx else "") or None
             if (
                 len(order_id) > 128
                 or len(sku) > 64
@@ -146,24 +140,24 @@ def _parse_rows(
                 or len(channel) > 32
                 or (country is not None and len(country) > 100)
                 or len(currency) != 3
-                or not currency.isalpha()
+                or not (currency.isascii() and currency.isalpha())
             ):
                 raise _Rejected
-            quantity = int(values[i_qty])  # type: ignore[arg-type]  # None → TypeError
+            quantity = _whole(values[idx["quantity"]])
             if quantity == 0:
                 raise _Rejected
-            discount_text = text(values, i_disc) if i_disc is not None else ""
-            number_text = text(values, i_no) if i_no is not None else ""
+            discount_text = _text(values[idx["discount"]]) if "discount" in idx else ""
+            number_text = _text(values[idx["line_no"]]) if "line_no" in idx else ""
             parsed = _Line(
                 line,
-                customers[customer] if customer else None,
-                dates[when],
+                clean_external_id(customer) if customer else None,
+                parse_datetime(when, self.date_format),
                 sku,
-                text(values, i_desc)[:300],
+                (_text(values[idx["description"]]) if "description" in idx else "")[:300],
                 quantity,
-                amounts[values[i_price].strip()],  # type: ignore[union-attr]  # checked above
-                amounts[discount_text] if discount_text else _ZERO,
-                int(number_text) if number_text else None,
+                parse_amount(values[idx["unit_price"]].strip()),  # type: ignore[union-attr]  # None → AttributeError
+                parse_amount(discount_text) if discount_text else _ZERO,
+                _whole(number_text) if number_text else None,
                 channel,
                 currency,
                 country,
@@ -172,7 +166,9 @@ def _parse_rows(
                 raise _Rejected
         except (_Rejected, ValueError, TypeError, AttributeError, InvalidOperation):
             model, problems = validate_row(
-                OrderLineRow, resolved.extract(values + [None] * (width - len(values))), context
+                OrderLineRow,
+                self.resolved.extract(values + [None] * (self.width - len(values))),
+                self.context,
             )
             if model is None:
                 for field_name, reason in problems:
@@ -181,10 +177,10 @@ def _parse_rows(
                         if field_name in idx and idx[field_name] < len(values)
                         else None
                     )
-                    errors.add(line, field_name, raw, reason)
-                if order_id and order_id not in spoilt:
-                    spoilt[order_id] = line
-                continue
+                    self.errors.add(line, field_name, raw, reason)
+                if order_id and order_id not in self.spoilt:
+                    self.spoilt[order_id] = line
+                return None
             order_id = model.order_id
             parsed = _Line(
                 line,
@@ -202,15 +198,199 @@ def _parse_rows(
             )
         problem = _business_problem(order_id, parsed)
         if problem is not None:
-            errors.add(line, problem[0], problem[1], problem[2])
-            spoilt.setdefault(order_id, line)
-            continue
-        bucket = orders.get(order_id)
-        if bucket is None:
-            orders[order_id] = [parsed]
-        else:
-            bucket.append(parsed)
-    return orders, spoilt, n_rows
+            self.errors.add(line, problem[0], problem[1], problem[2])
+            self.spoilt.setdefault(order_id, line)
+            return None
+        return order_id, parsed
+
+
+class _Interner:
+    """Distinct values and their codes (0, 1, ...)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[Any, int] = {}
+        self.values: list[Any] = []
+
+    def code(self, value: Any) -> int:
+        found = self.codes.get(value)
+        if found is None:
+            found = self.codes[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+
+def _distinct(column: pa.Array | None, n_rows: int) -> tuple[Ints, list[str | None]]:
+    """Return each row's code and the distinct texts (the last one ``None``: no cell)."""
+    if column is None:
+        return np.zeros(n_rows, dtype=np.int64), [None]
+    encoded = column.dictionary_encode()
+    texts: list[str | None] = encoded.dictionary.to_pylist()
+    indices = encoded.indices
+    codes = indices.to_numpy(zero_copy_only=False)
+    if indices.null_count:
+        codes = np.nan_to_num(codes, nan=len(texts))
+    texts.append(None)
+    return codes.astype(np.int64), texts
+
+
+@dataclass
+class _Columns:
+    """Parsed order lines as arrays (codes refer to the interners of :class:`_Parser`)."""
+
+    pos: Ints
+    line: Ints
+    order: Ints
+    customer: Ints  # -1: guest
+    when: Ints  # microseconds since 1970, UTC
+    sku: Ints
+    description: Ints
+    quantity: Ints
+    price: Ints  # cents
+    discount: Ints  # cents
+    line_no: Ints  # 0: none given
+    channel: Ints
+    currency: Ints
+    country: Ints  # -1: none
+
+    def take(self, index: Any) -> "_Columns":
+        return _Columns(*(getattr(self, name)[index] for name in self.__dataclass_fields__))
+
+    @staticmethod
+    def concat(parts: list["_Columns"]) -> "_Columns":
+        names = list(_Columns.__dataclass_fields__)
+        return _Columns(*(np.concatenate([getattr(p, n) for p in parts]) for n in names))
+
+
+class _Parser:
+    """Column-wise parsing: each distinct text once, with the per-row path's own rules."""
+
+    def __init__(self, resolved: ResolvedMapping) -> None:
+        self.date_format = resolved.date_format
+        self.orders = _Interner()
+        self.customers = _Interner()
+        self.skus = _Interner()
+        self.descriptions = _Interner()
+        self.channels = _Interner()
+        self.currencies = _Interner()
+        self.countries = _Interner()
+
+    def field(
+        self, column: pa.Array | None, n_rows: int, parse: Callable[[str | None], int]
+    ) -> tuple[Ints, npt.NDArray[np.bool_]]:
+        """Return each row's parsed value and whether the fast rules took it."""
+        codes, texts = _distinct(column, n_rows)
+        values = np.zeros(len(texts), dtype=np.int64)
+        ok = np.ones(len(texts), dtype=bool)
+        for i, text in enumerate(texts):
+            try:
+                values[i] = parse(text)
+            except (_Rejected, ValueError, TypeError, AttributeError, InvalidOperation):
+                ok[i] = False
+        return values[codes], ok[codes]
+
+    def order_code(self, text: str | None) -> int:
+        value = _required(text)
+        if len(value) > 128:
+            raise _Rejected
+        return self.orders.code(value)
+
+    def sku_code(self, text: str | None) -> int:
+        value = _required(text)
+        if len(value) > 64:
+            raise _Rejected
+        return self.skus.code(value)
+
+    def when(self, text: str | None) -> int:
+        return _micros(parse_datetime(_required(text), self.date_format))
+
+    def customer_code(self, text: str | None) -> int:
+        value = _text(text)
+        if len(value) > 128:
+            raise _Rejected
+        return self.customers.code(clean_external_id(value)) if value else -1
+
+    def channel_code(self, text: str | None) -> int:
+        value = _text(text) or "store"
+        if len(value) > 32:
+            raise _Rejected
+        return self.channels.code(value)
+
+    def currency_code(self, text: str | None) -> int:
+        value = (_text(text) or "GBP").upper()
+        if len(value) != 3 or not (value.isascii() and value.isalpha()):
+            raise _Rejected
+        return self.currencies.code(value)
+
+    def country_code(self, text: str | None) -> int:
+        value = _text(text)
+        if len(value) > 100:
+            raise _Rejected
+        return self.countries.code(value) if value else -1
+
+    @staticmethod
+    def quantity(text: str | None) -> int:
+        value = _whole(text)
+        if value == 0:
+            raise _Rejected
+        return value
+
+    @staticmethod
+    def price(text: str | None) -> int:
+        return _cents(parse_amount(text.strip()))  # type: ignore[union-attr]  # None → AttributeError
+
+    @staticmethod
+    def discount(text: str | None) -> int:
+        value = _text(text)
+        return _cents(parse_amount(value)) if value else 0
+
+    @staticmethod
+    def line_no(text: str | None) -> int:
+        value = _text(text)
+        if not value:
+            return 0
+        number = _whole(value)
+        if number < 1:
+            raise _Rejected
+        return number
+
+    def description_code(self, text: str | None) -> int:
+        return self.descriptions.code(_text(text)[:300])
+
+    def line_columns(self, pos: Ints, lines: Ints, rows: list[tuple[str, _Line]]) -> _Columns:
+        """Return the lines the per-row path took as columns."""
+
+        def ints(values: list[int]) -> Ints:
+            return np.array(values, dtype=np.int64)
+
+        return _Columns(
+            pos,
+            lines,
+            ints([self.orders.code(o) for o, _ in rows]),
+            ints(
+                [
+                    -1 if x.customer_id is None else self.customers.code(x.customer_id)
+                    for _, x in rows
+                ]
+            ),
+            ints([_micros(x.ordered_at) for _, x in rows]),
+            ints([self.skus.code(x.sku) for _, x in rows]),
+            ints([self.descriptions.code(x.description) for _, x in rows]),
+            ints([x.quantity for _, x in rows]),
+            ints([_cents(x.unit_price) for _, x in rows]),
+            ints([_cents(x.discount) for _, x in rows]),
+            ints([x.line_no or 0 for _, x in rows]),
+            ints([self.channels.code(x.channel) for _, x in rows]),
+            ints([self.currencies.code(x.currency) for _, x in rows]),
+            ints([-1 if x.country is None else self.countries.code(x.country) for _, x in rows]),
+        )
+
+
+def _micros(value: datetime) -> int:
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def _cents(value: Decimal) -> int:
+    return int(value.scaleb(2))
 
 
 def is_cancellation(order_id: str) -> bool:
@@ -292,61 +472,172 @@ def _check_order(order_id: str, lines: list[_Line]) -> tuple[int, str | None, ob
 
 def import_orders(
     session: Session,
-    rows: Iterator[Row],
+    table: Table,
     resolved: ResolvedMapping,
     errors: ErrorLog,
     *,
     actor: Actor,
     source: str,
     progress: Callable[[int, int], None] | None = None,
-    total: int = 0,
 ) -> OrdersOutcome:
     """Validate and load an orders file; rejected rows and orders go to ``errors``.
 
-    The cyclic garbage collector is paused meanwhile: the millions of small objects a large
-    file creates hold no cycles, and its repeated full scans made a 1M-line import several
-    times slower than a 200k one.
+    The cyclic garbage collector is paused meanwhile: the many small objects a large file
+    creates hold no cycles, and its repeated full scans slowed large imports several times.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         return _import_orders(
-            session,
-            rows,
-            resolved,
-            errors,
-            actor=actor,
-            source=source,
-            progress=progress,
-            total=total,
+            session, table, resolved, errors, actor=actor, source=source, progress=progress
         )
     finally:
         if was_enabled:
             gc.enable()
 
 
+def _parse_columns(
+    table: Table, resolved: ResolvedMapping, errors: ErrorLog
+) -> tuple[_Parser, _Columns, dict[str, int], int]:
+    """Return the parser, the good lines, the first bad line of each spoilt order, row count."""
+    fields = list(resolved.indexes)
+    raw, lines = read_columns(table, [resolved.indexes[f] for f in fields])
+    column = dict(zip(fields, raw, strict=True))
+    n = len(lines)
+    parser = _Parser(resolved)
+    get = column.get
+    ok = np.ones(n, dtype=bool)
+
+    def parsed(name: str, parse: Callable[[str | None], int]) -> Ints:
+        values, taken = parser.field(get(name), n, parse)
+        np.logical_and(ok, taken, out=ok)
+        return values
+
+    order = parsed("order_id", parser.order_code)
+    cols = _Columns(
+        np.arange(n, dtype=np.int64),
+        lines,
+        order,
+        parsed("customer_id", parser.customer_code),
+        parsed("ordered_at", parser.when),
+        parsed("sku", parser.sku_code),
+        parsed("description", parser.description_code),
+        parsed("quantity", parser.quantity),
+        parsed("unit_price", parser.price),
+        parsed("discount", parser.discount),
+        parsed("line_no", parser.line_no),
+        parsed("channel", parser.channel_code),
+        parsed("currency", parser.currency_code),
+        parsed("country", parser.country_code),
+    )
+    # Business rules (see _business_problem): rows breaking them take the per-row path,
+    # which reports them.
+    cancelled = np.array([is_cancellation(key) for key in parser.orders.values], dtype=bool)
+    row_cancelled = cancelled[order] if len(cancelled) else np.zeros(n, dtype=bool)
+    ok &= cols.price >= 0
+    ok &= ~((cols.price == 0) & (cols.customer < 0) & ~row_cancelled)
+    ok &= ~(row_cancelled & (cols.quantity > 0))
+    slow = np.flatnonzero(~ok)
+    good = cols.take(ok)
+    row_parser = _RowParser(resolved, errors)
+    if len(slow):
+        width = row_parser.width
+        slow_values = [column[f].take(pa.array(slow)).to_pylist() for f in fields]
+        taken: list[tuple[str, _Line]] = []
+        taken_at: list[int] = []
+        for j, row in enumerate(slow.tolist()):
+            values: list[str | None] = [None] * width
+            for f, texts in zip(fields, slow_values, strict=True):
+                values[resolved.indexes[f]] = texts[j]
+            result = row_parser.parse(int(lines[row]), values)
+            if result is not None:
+                taken.append(result)
+                taken_at.append(row)
+        if taken:
+            at = np.array(taken_at, dtype=np.int64)
+            good = _Columns.concat([good, parser.line_columns(at, lines[at], taken)])
+    return parser, good, row_parser.spoilt, n
+
+
+def _group(cols: _Columns) -> tuple[_Columns, Ints, Ints]:
+    """Sort lines into orders (by first appearance, lines in file order).
+
+    Returns the sorted lines, each order's first line, and each line's order number.
+    """
+    if len(cols.order) == 0:
+        return cols, cols.order, cols.order
+    by_order = np.lexsort((cols.pos, cols.order))
+    keys = cols.order[by_order]
+    firsts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    group = np.empty(len(keys), dtype=np.int64)
+    group[by_order] = np.cumsum(np.r_[False, keys[1:] != keys[:-1]])
+    rank = np.empty(len(firsts), dtype=np.int64)
+    rank[np.argsort(cols.pos[by_order][firsts], kind="stable")] = np.arange(len(firsts))
+    order_of_row = rank[group]
+    final = np.lexsort((cols.pos, order_of_row))
+    sorted_cols = cols.take(final)
+    order_of_row = order_of_row[final]
+    starts = np.flatnonzero(np.r_[True, order_of_row[1:] != order_of_row[:-1]])
+    return sorted_cols, starts.astype(np.int64), order_of_row
+
+
+def _suspect_orders(cols: _Columns, starts: Ints, group: Ints) -> npt.NDArray[np.bool_]:
+    """Flag the orders whose lines may disagree (sign, customer, currency, line numbers)."""
+    first = starts[group]
+    bad = (cols.quantity > 0) != (cols.quantity[first] > 0)
+    bad |= cols.customer != cols.customer[first]
+    bad |= cols.currency != cols.currency[first]
+    if len(starts) == 0:
+        return np.zeros(0, dtype=bool)
+    flagged = np.maximum.reduceat(bad, starts)
+    numbered = cols.line_no > 0
+    n_numbered = np.add.reduceat(numbered.astype(np.int64), starts)
+    sizes = np.diff(np.r_[starts, len(group)])
+    flagged |= (n_numbered > 0) & (n_numbered < sizes)
+    pairs = np.lexsort((cols.line_no, group))
+    same = (group[pairs][1:] == group[pairs][:-1]) & (
+        cols.line_no[pairs][1:] == cols.line_no[pairs][:-1]
+    )
+    same &= numbered[pairs][1:]
+    flagged[group[pairs][1:][same]] = True
+    return flagged.astype(bool)
+
+
 def _import_orders(
     session: Session,
-    rows: Iterator[Row],
+    table: Table,
     resolved: ResolvedMapping,
     errors: ErrorLog,
     *,
     actor: Actor,
     source: str,
     progress: Callable[[int, int], None] | None,
-    total: int,
 ) -> OrdersOutcome:
-    orders, spoilt, n_rows = _parse_rows(rows, resolved, errors, progress, total)
-    good: dict[str, list[_Line]] = {}
-    for order_id, lines in orders.items():
+    parser, cols, spoilt, n_rows = _parse_columns(table, resolved, errors)
+    if progress is not None:
+        progress(n_rows // 2, n_rows)
+    cols, starts, group = _group(cols)
+    n_orders = len(starts)
+    keys = parser.orders.values
+    is_good = np.ones(n_orders, dtype=bool)
+    spoilt_codes = np.zeros(len(keys), dtype=bool)
+    for key in spoilt:
+        if key in parser.orders.codes:
+            spoilt_codes[parser.orders.codes[key]] = True
+    check = _suspect_orders(cols, starts, group) | spoilt_codes[cols.order[starts]]
+    ends = np.r_[starts[1:], len(group)]
+    for g in np.flatnonzero(check).tolist():
+        a, b = int(starts[g]), int(ends[g])
+        order_id = keys[int(cols.order[a])]
+        lines = [_line_of(parser, cols, i) for i in range(a, b)]
         bad_line = spoilt.get(order_id)
         problem = None if bad_line is not None else _check_order(order_id, lines)
         if problem is not None:
             bad_line = problem[0]
             errors.add(problem[0], problem[1], problem[2], problem[3])
         if bad_line is None:
-            good[order_id] = lines
             continue
+        is_good[g] = False
         for line in lines:
             if line.line != bad_line:
                 errors.add(
@@ -355,49 +646,20 @@ def _import_orders(
                     order_id,
                     f"order {order_id} rejected because line {bad_line} is invalid",
                 )
-    countries: dict[str, str | None] = {}
-    names: dict[str, str] = {}
-    for lines in good.values():
-        first = lines[0]
-        if first.customer_id is not None and first.customer_id not in countries:
-            countries[first.customer_id] = first.country
-        for line in lines:
-            if line.sku not in names or (not names[line.sku] and line.description):
-                names[line.sku] = line.description
+    keep = is_good[group]
+    cols, group = cols.take(keep), group[keep]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else starts[:0]
+    countries, names = _customers_and_products(parser, cols, starts)
     customer_ids, n_new_customers = ensure_customers(session, countries, actor=actor, source=source)
     product_ids, product_counts = ensure_products(session, names, actor=actor)
-    bulk: list[BulkOrder] = []
-    n_loaded = 0
-    for order_id, lines in good.items():
-        first = lines[0]
-        is_return = is_cancellation(order_id) or first.quantity < 0
-        order = BulkOrder(
-            order_id,
-            None if first.customer_id is None else customer_ids[first.customer_id],
-            OrderKind.RETURN if is_return else OrderKind.SALE,
-            min(line.ordered_at for line in lines),
-            first.channel,
-            first.currency,
-            first.country,
-            [
-                (
-                    line.line_no or number,
-                    product_ids[line.sku],
-                    line.quantity,
-                    line.unit_price,
-                    line.discount,
-                )
-                for number, line in enumerate(lines, start=1)
-            ],
-        )
-        bulk.append(order)
-        n_loaded += len(lines)
-    order_counts = load_orders(session, bulk, actor=actor)
+    order_counts = load_orders(
+        session, _bulk_orders(parser, cols, starts, customer_ids, product_ids), actor=actor
+    )
     if progress is not None:
         progress(n_rows, n_rows)
     return OrdersOutcome(
         n_rows=n_rows,
-        n_loaded=n_loaded,
+        n_loaded=len(group),
         counts={
             "customers": {
                 "created": n_new_customers,
@@ -407,4 +669,86 @@ def _import_orders(
             "products": product_counts,
             "orders": order_counts,
         },
+    )
+
+
+def _line_of(parser: _Parser, cols: _Columns, i: int) -> _Line:
+    customer = int(cols.customer[i])
+    country = int(cols.country[i])
+    return _Line(
+        int(cols.line[i]),
+        None if customer < 0 else parser.customers.values[customer],
+        _EPOCH + _MICROSECOND * int(cols.when[i]),
+        parser.skus.values[int(cols.sku[i])],
+        parser.descriptions.values[int(cols.description[i])],
+        int(cols.quantity[i]),
+        Decimal(int(cols.price[i])).scaleb(-2),
+        Decimal(int(cols.discount[i])).scaleb(-2),
+        int(cols.line_no[i]) or None,
+        parser.channels.values[int(cols.channel[i])],
+        parser.currencies.values[int(cols.currency[i])],
+        None if country < 0 else parser.countries.values[country],
+    )
+
+
+def _customers_and_products(
+    parser: _Parser, cols: _Columns, starts: Ints
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Return each customer's country (of its first order) and each SKU's first description."""
+    first_customer = cols.customer[starts]
+    named = first_customer >= 0
+    _, where = np.unique(first_customer[named], return_index=True)
+    firsts = starts[named][where]
+    countries: dict[str, str | None] = {}
+    for at in np.sort(firsts).tolist():
+        country = int(cols.country[at])
+        countries[parser.customers.values[int(cols.customer[at])]] = (
+            None if country < 0 else parser.countries.values[country]
+        )
+    names = dict.fromkeys((parser.skus.values[s] for s in np.unique(cols.sku).tolist()), "")
+    empty = parser.descriptions.codes.get("", -1)
+    described = np.flatnonzero(cols.description != empty)
+    skus, where = np.unique(cols.sku[described], return_index=True)
+    for sku, at in zip(skus.tolist(), described[where].tolist(), strict=True):
+        names[parser.skus.values[sku]] = parser.descriptions.values[int(cols.description[at])]
+    return countries, names
+
+
+def _bulk_orders(
+    parser: _Parser,
+    cols: _Columns,
+    starts: Ints,
+    customer_ids: dict[str, int],
+    product_ids: dict[str, int],
+) -> BulkOrders:
+    """Return the good orders as columns for :func:`kehu.commerce.load_orders`."""
+    n_lines = len(cols.order)
+    marks = np.zeros(n_lines, dtype=np.int64)
+    marks[starts] = 1
+    group = np.cumsum(marks) - 1
+    customer_of = np.array(
+        [customer_ids.get(c, -1) for c in parser.customers.values] + [-1], dtype=np.int64
+    )
+    product_of = np.array([product_ids.get(s, -1) for s in parser.skus.values], dtype=np.int64)
+    keys = [parser.orders.values[k] for k in cols.order[starts].tolist()]
+    first_quantity = cols.quantity[starts].tolist()
+    earliest = np.minimum.reduceat(cols.when, starts) if len(starts) else cols.when[:0]
+    countries = parser.countries.values
+    return BulkOrders(
+        external_id=keys,
+        customer_id=[None if c < 0 else c for c in customer_of[cols.customer[starts]].tolist()],
+        kind=[
+            OrderKind.RETURN if is_cancellation(key) or q < 0 else OrderKind.SALE
+            for key, q in zip(keys, first_quantity, strict=True)
+        ],
+        ordered_at=[_EPOCH + _MICROSECOND * w for w in earliest.tolist()],
+        channel=[parser.channels.values[c] for c in cols.channel[starts].tolist()],
+        currency=[parser.currencies.values[c] for c in cols.currency[starts].tolist()],
+        country=[None if c < 0 else countries[c] for c in cols.country[starts].tolist()],
+        offsets=np.r_[starts, n_lines].astype(np.int64),
+        line_no=np.where(cols.line_no > 0, cols.line_no, np.arange(n_lines) - starts[group] + 1),
+        product_id=product_of[cols.sku],
+        quantity=cols.quantity,
+        unit_price_cents=cols.price,
+        discount_cents=cols.discount,
     )

@@ -16,9 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kehu.core import InvalidInputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
 
 FORMATS = ("csv", "xlsx", "jsonl", "parquet", "cdnow")
 
@@ -40,6 +44,78 @@ class Table:
     encoding: str | None = None
     n_rows_estimate: int = 0
     notes: list[str] = field(default_factory=list)
+    #: The raw CSV (UTF-8, BOM removed) and its delimiter, for :func:`read_columns`.
+    csv_source: tuple[bytes, str] | None = None
+
+
+def read_columns(table: Table, indexes: list[int]) -> tuple[list["pa.Array"], "np.ndarray"]:
+    """Return the columns at ``indexes`` as Arrow strings (null: no cell) and each row's line.
+
+    A plain UTF-8 CSV is parsed by Arrow's multi-threaded reader when it agrees with the
+    ``csv`` module's reading (one physical line per row, every row as wide as the header);
+    anything else goes through ``table.rows``, so the result is the same either way.
+
+    Raises
+    ------
+    InvalidInputError
+        For a malformed file (as iterating ``table.rows`` would).
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    if table.csv_source is not None:
+        fast = _arrow_csv_columns(*table.csv_source, len(table.columns), indexes)
+        if fast is not None:
+            return fast
+    values: list[list[str | None]] = [[] for _ in indexes]
+    lines: list[int] = []
+    for line, row in table.rows:
+        lines.append(line)
+        width = len(row)
+        for out, i in zip(values, indexes, strict=True):
+            out.append(row[i] if i < width else None)
+    return [pa.array(v, pa.string()) for v in values], np.array(lines, dtype=np.int64)
+
+
+def _arrow_csv_columns(
+    data: bytes, delimiter: str, width: int, indexes: list[int]
+) -> tuple[list["pa.Array"], "np.ndarray"] | None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    names = [f"c{i}" for i in range(width)]
+    wanted = sorted(set(indexes))
+    try:
+        parsed = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={names[i]: pa.string() for i in wanted},
+                include_columns=[names[i] for i in wanted],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError):
+        return None  # the csv module reads it (or says exactly what is wrong)
+    # Line numbers: the non-empty physical lines after the header. When Arrow found as many
+    # rows as there are such lines, no row spans lines (a quoted newline) and they pair up.
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == 10)
+    if len(ends) == 0 or ends[-1] != len(buffer) - 1:
+        ends = np.append(ends, len(buffer))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts
+    closing = np.minimum(ends, len(buffer)) - 1
+    lengths -= (lengths > 0) & (buffer[np.maximum(closing, 0)] == 13)
+    lines = np.flatnonzero(lengths > 0) + 1
+    lines = lines[lines > 1]
+    if len(lines) != parsed.num_rows or data.count(b"\r") != data.count(b"\r\n"):
+        return None  # rows spanning lines, or lone carriage returns (the csv module splits)
+    columns = [parsed.column(names[i]).combine_chunks() for i in indexes]
+    return columns, lines.astype(np.int64)
 
 
 def _reject(message: str, code: str = "ingest.bad_file") -> InvalidInputError:
@@ -339,4 +415,7 @@ def read_table(
         return table
     table = _read_jsonl(text, filename) if fmt == "jsonl" else _read_csv(text, filename)
     table.encoding = encoding
+    if table.format == "csv" and encoding in ("utf-8", "utf-8-sig"):
+        body = data[3:] if encoding == "utf-8-sig" else data
+        table.csv_source = (body, _sniff_delimiter(text.split("\n", 1)[0]))
     return table

@@ -128,14 +128,7 @@ def run_import(
     try:
         if kind == "orders":
             outcome = import_orders(
-                session,
-                table.rows,
-                resolved,
-                errors,
-                actor=actor,
-                source=source,
-                progress=progress,
-                total=table.n_rows_estimate,
+                session, table, resolved, errors, actor=actor, source=source, progress=progress
             )
             n_rows, n_loaded, counts = outcome.n_rows, outcome.n_loaded, outcome.counts
         else:

@@ -30,6 +30,9 @@ from kehu.ingest.parsing import (
 
 M = TypeVar("M", bound=BaseModel)
 
+#: The largest whole number (quantity, line number) a row may hold: the columns' 32-bit range.
+MAX_WHOLE = 2_147_483_647
+
 
 def _when(value: object, info: ValidationInfo) -> object:
     if isinstance(value, str):
@@ -140,10 +143,10 @@ class OrderLineRow(_Row):
     ordered_at: datetime
     sku: str = Field(max_length=64)
     description: str | None = Field(default=None, max_length=300)
-    quantity: int
+    quantity: int = Field(ge=-MAX_WHOLE, le=MAX_WHOLE)
     unit_price: Decimal
     discount: Decimal = Decimal("0.00")
-    line_no: int | None = Field(default=None, ge=1)
+    line_no: int | None = Field(default=None, ge=1, le=MAX_WHOLE)
     channel: str | None = Field(default=None, max_length=32)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     country: str | None = Field(default=None, max_length=100)

@@ -58,10 +58,12 @@ def insert_rows(
     rows: Iterable[Sequence[Any]],
     *,
     ignore_conflicts: bool = False,
-) -> None:
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (tuples in the order of ``columns``) in the session's transaction.
 
-    With ``ignore_conflicts`` rows that would break a unique key are skipped.
+    With ``ignore_conflicts`` rows that would break a unique key are skipped. ``returning``
+    (PostgreSQL with ``ignore_conflicts`` only) names columns of the inserted rows to return.
     """
     names = ", ".join(columns)
     processed = _processed(rows, _processors(table, columns, session))
@@ -78,7 +80,8 @@ def insert_rows(
         finally:
             cursor.execute(f"PRAGMA cache_size={int(previous_cache)}")
             cursor.close()
-        return
+        return []
+    inserted: list[tuple[Any, ...]] = []
     with driver.cursor() as cursor:  # type: ignore[union-attr]
         target = table.name
         if ignore_conflicts:
@@ -94,5 +97,92 @@ def insert_rows(
             cursor.execute(
                 f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {target} "  # noqa: S608
                 "ON CONFLICT DO NOTHING"
+                + (f" RETURNING {', '.join(returning)}" if returning else "")
             )
+            if returning:
+                inserted = cursor.fetchall()
             cursor.execute(f"TRUNCATE {target}")
+    return inserted
+
+
+def insert_columns(
+    session: Session, table: Table, columns: Sequence[str], values: Sequence[Any]
+) -> None:
+    """Insert rows given as columns (NumPy or Arrow arrays of driver-ready values).
+
+    Nothing goes through the column types: the caller gives what the driver stores (on
+    SQLite, floats for ``Numeric``; on PostgreSQL, Arrow decimals). SQLite gets one
+    ``executemany`` of plain tuples; PostgreSQL one ``COPY`` of CSV that Arrow writes.
+    """
+    names = ", ".join(columns)
+    driver = session.connection().connection.driver_connection
+    if session.get_bind().dialect.name != "postgresql":
+        import numpy as np
+
+        lists = [v.tolist() if isinstance(v, np.ndarray) else v.to_pylist() for v in values]
+        marks = ", ".join("?" for _ in columns)
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        (previous_cache,) = cursor.execute("PRAGMA cache_size").fetchone()
+        cursor.execute(f"PRAGMA cache_size={SQLITE_BULK_CACHE_KIB}")
+        try:
+            cursor.executemany(
+                f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608
+                zip(*lists, strict=True),
+            )
+        finally:
+            cursor.execute(f"PRAGMA cache_size={int(previous_cache)}")
+            cursor.close()
+        return
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    data = pa.table(dict(zip(columns, values, strict=True)))
+    buffer = io.BytesIO()
+    pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False))
+    view = buffer.getbuffer()
+    with (
+        driver.cursor() as cursor,  # type: ignore[union-attr]
+        cursor.copy(f"COPY {table.name} ({names}) FROM STDIN (FORMAT csv)") as copy,
+    ):
+        step = 8 * 1024 * 1024
+        for start in range(0, len(view), step):
+            copy.write(view[start : start + step])
+    del view
+
+
+def select_by_keys(
+    session: Session, table: Table, key: str, keys: Sequence[Any], columns: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Return ``columns`` of the rows whose ``key`` is among ``keys`` (plain driver values).
+
+    For lookups of many keys: one ``= ANY(array)`` on PostgreSQL, ``IN`` lists of 900 keys
+    (below SQLite's oldest bound-parameter limit) on SQLite, without compiling a statement
+    per chunk. Only for columns whose driver values need no type processing (ids, texts).
+    """
+    session.flush()  # the driver does not autoflush the ORM's pending rows
+    names = ", ".join(columns)
+    driver = session.connection().connection.driver_connection
+    found: list[tuple[Any, ...]] = []
+    if session.get_bind().dialect.name == "postgresql":
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(
+                f"SELECT {names} FROM {table.name} WHERE {key} = ANY(%s)",  # noqa: S608
+                (list(keys),),
+            )
+            found.extend(cursor.fetchall())
+        return found
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    try:
+        for start in range(0, len(keys), 900):
+            chunk = list(keys[start : start + 900])
+            marks = ", ".join("?" for _ in chunk)
+            cursor.execute(
+                f"SELECT {names} FROM {table.name} WHERE {key} IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            found.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return found
