@@ -103,3 +103,37 @@ def test_switch_language_to_chinese(page, shot):
     shot("08-customer-360-zh")
     page.get_by_role("button", name="English").click()
     expect(page.get_by_text("Consent in force")).to_be_visible()
+
+
+def test_sort_by_revenue_and_page_through_orders(page, shot):
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    log_in(page)
+    page.goto("/customers")
+    page.get_by_test_id("sort-revenue").click()
+    expect(page).to_have_url(re.compile(r"sort=revenue"))
+    first = page.get_by_test_id("customer-row").first
+    expect(first.get_by_test_id("customer-label")).to_have_text("Li Wei 李伟")
+    expect(first.get_by_test_id("customer-orders")).to_have_text("12")
+    # 2 x 36.00 + 3 x 42.50 + 39.96 + 2 x 54.00 + 3 x 72.00 + 120.00
+    expect(first.get_by_test_id("customer-revenue")).to_have_text("683.46 GBP")
+    expect(first.get_by_test_id("customer-last-order")).to_have_text("2024-06-03")
+    # typing a search keeps the sort
+    page.get_by_test_id("customer-search").press_sequentially("shopper 0", delay=20)
+    expect(page).to_have_url(re.compile(r"sort=revenue.*q=shopper|q=shopper.*sort=revenue"))
+    expect(page.get_by_test_id("customer-row")).to_have_count(10)
+    shot("09-customers-sorted")
+
+    page.goto("/customers?sort=revenue")
+    page.get_by_test_id("customer-row").first.get_by_role("link").click()
+    orders = page.get_by_test_id("order-row")
+    expect(orders).to_have_count(10)
+    lines = orders.first.get_by_test_id("order-lines")
+    expect(lines.locator("table")).to_be_hidden()
+    lines.locator("summary").click()
+    expect(lines.locator("table")).to_contain_text("Oolong tea no. 6")
+    page.get_by_test_id("orders-panel-older").click()
+    expect(orders).to_have_count(2)
+    expect(page.get_by_test_id("orders-panel")).to_contain_text("11\u201312 of 12")
+    shot("10-customer-360-older-orders")
+    assert failed == []

@@ -57,6 +57,11 @@ def _filtered(query: Select[Any], filters: CustomerFilter) -> Select[Any]:
     return query
 
 
+def filter_customers(filters: CustomerFilter) -> Select[Any]:
+    """Return a ``select(Customer)`` restricted by ``filters``, unordered, to build on."""
+    return _filtered(select(Customer), filters)
+
+
 def list_customers(
     session: Session, filters: CustomerFilter, *, limit: int = 50, offset: int = 0
 ) -> tuple[Sequence[Customer], int]:

@@ -1,11 +1,12 @@
 """Customer search and the customer 360 view, with merge and undo."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from kehu.commerce import customer_order_stats, list_orders, orders_per_month
+from kehu.commerce.stats import CustomerSort, list_customers_sorted, summarise_customer_orders
 from kehu.core import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from kehu.customers import (
     CustomerFilter,
@@ -13,7 +14,6 @@ from kehu.customers import (
     current_consents,
     get_customer,
     list_contacts,
-    list_customers,
     list_identities,
     list_merges,
     merge_customers,
@@ -28,6 +28,10 @@ from kehu.web.rendering import flash, is_htmx, render
 router = APIRouter()
 
 PAGE_SIZE = 25
+#: Orders and interactions shown per page on the customer 360.
+HISTORY_PAGE_SIZE = 10
+#: Lines of an order shown before "show all lines".
+LINES_PREVIEW = 3
 MAX_ID = 2**63 - 1
 
 
@@ -47,15 +51,26 @@ def customer_list(
     kind: Literal["", "person", "organisation"] = "",
     country: Annotated[str, Query(max_length=100)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    sort: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
-    """Search customers by name, e-mail, phone or handle; filter by kind and country."""
+    """Search customers by name, e-mail, phone or handle; filter by kind and country; sort.
+
+    ``sort`` is ``name``, ``revenue`` or ``last_order``; anything else sorts by name.
+    """
+    # "#16684" is how the console shows a customer number: search for the number itself.
+    text = q.strip().removeprefix("#").strip()
     filters = CustomerFilter(
-        q=q or None, kind=CustomerKind(kind) if kind else None, country=country.strip() or None
+        q=text or None, kind=CustomerKind(kind) if kind else None, country=country.strip() or None
     )
-    rows, total = list_customers(db, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    order = CustomerSort.parse(sort)
+    rows, total = list_customers_sorted(
+        db, filters, sort=order, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
     n_pages = max(1, -(-total // PAGE_SIZE))
     context = {
         "customers": rows,
+        "summaries": summarise_customer_orders(db, [row.id for row in rows]),
+        "sort": order.value,
         "total": total,
         "page": page,
         "n_pages": n_pages,
@@ -70,11 +85,15 @@ def customer_list(
 
 
 @router.get("/customers/{customer_id}", dependencies=[Depends(current_user)])
-def customer_360(request: Request, db: DbSession, customer_id: str) -> Response:
-    """Show everything known about one customer."""
+def customer_360(
+    request: Request,
+    db: DbSession,
+    customer_id: str,
+    orders_page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    interactions_page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Show everything known about one customer; orders and interactions come in pages."""
     customer = get_customer(db, parse_id(customer_id))
-    orders, n_orders = list_orders(db, customer_id=customer.id, limit=10)
-    interactions, n_interactions = list_interactions(db, customer_id=customer.id, limit=20)
     monthly = orders_per_month(db, customer.id)
     chart = {
         "months": [month for month, _, _ in monthly],
@@ -93,14 +112,85 @@ def customer_360(request: Request, db: DbSession, customer_id: str) -> Response:
             "consents": consents,
             "stats": customer_order_stats(db, customer.id),
             "chart": chart,
-            "orders": orders,
-            "n_orders": n_orders,
-            "interactions": interactions,
-            "n_interactions": n_interactions,
+            "currency": summarise_customer_orders(db, [customer.id])[customer.id].currency,
+            **_orders_context(db, customer.id, orders_page),
+            **_interactions_context(db, customer.id, interactions_page),
             "merges": list_merges(db, customer.id),
             "nav": "customers",
         },
     )
+
+
+def _n_pages(total: int) -> int:
+    return max(1, -(-total // HISTORY_PAGE_SIZE))
+
+
+def _orders_context(db: DbSession, customer_id: int, page: int) -> dict[str, Any]:
+    orders, n_orders = list_orders(
+        db,
+        customer_id=customer_id,
+        limit=HISTORY_PAGE_SIZE,
+        offset=(page - 1) * HISTORY_PAGE_SIZE,
+    )
+    return {
+        "orders": orders,
+        "n_orders": n_orders,
+        "orders_page": page,
+        "orders_n_pages": _n_pages(n_orders),
+        "lines_preview": LINES_PREVIEW,
+        "history_page_size": HISTORY_PAGE_SIZE,
+    }
+
+
+def _interactions_context(db: DbSession, customer_id: int, page: int) -> dict[str, Any]:
+    interactions, n_interactions = list_interactions(
+        db,
+        customer_id=customer_id,
+        limit=HISTORY_PAGE_SIZE,
+        offset=(page - 1) * HISTORY_PAGE_SIZE,
+    )
+    return {
+        "interactions": interactions,
+        "n_interactions": n_interactions,
+        "interactions_page": page,
+        "interactions_n_pages": _n_pages(n_interactions),
+        "history_page_size": HISTORY_PAGE_SIZE,
+    }
+
+
+@router.get("/customers/{customer_id}/orders", dependencies=[Depends(current_user)])
+def customer_orders(
+    request: Request,
+    db: DbSession,
+    customer_id: str,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """One page of a customer's orders: the HTMX pager of the 360 swaps it in.
+
+    A plain browser request goes to the 360 page at that page of orders.
+    """
+    customer = get_customer(db, parse_id(customer_id))
+    if not is_htmx(request):
+        return RedirectResponse(f"/customers/{customer.id}?orders_page={page}#orders", 303)
+    context = {"customer": customer, **_orders_context(db, customer.id, page)}
+    return render(request, "customers/_orders.html", context)
+
+
+@router.get("/customers/{customer_id}/interactions", dependencies=[Depends(current_user)])
+def customer_interactions(
+    request: Request,
+    db: DbSession,
+    customer_id: str,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """One page of a customer's interactions: the HTMX pager of the 360 swaps it in."""
+    customer = get_customer(db, parse_id(customer_id))
+    if not is_htmx(request):
+        return RedirectResponse(
+            f"/customers/{customer.id}?interactions_page={page}#interactions", 303
+        )
+    context = {"customer": customer, **_interactions_context(db, customer.id, page)}
+    return render(request, "customers/_interactions.html", context)
 
 
 def _require_manager(user: CurrentUser) -> None:
