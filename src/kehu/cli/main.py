@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from kehu import __version__
-from kehu.cli import users
+from kehu.cli import clv, users
 from kehu.cli._context import console, err_console, open_session
 from kehu.cli.imports import import_command
 from kehu.core import get_settings
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(users.app, name="users")
+app.add_typer(clv.app, name="clv")
 app.command("import")(import_command)
 
 settings_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)

@@ -1,0 +1,178 @@
+"""End-to-end CLV: raw transactions -> summary -> BG/NBD -> 52-week purchases -> P(alive) ->
+Gamma-Gamma -> 12-month CLV, kehu against lifetimes 0.11.3 on the same file.
+
+Run: .venv/bin/python benchmarks/clv_end_to_end.py [--customers 1000000]
+         [--lifetimes-python /tmp/ltenv/bin/python] [--skip-lifetimes]
+
+Data: ``simulate_transactions`` (seed 20240601): BG/NBD r 0.5, alpha 5, a 0.8, b 2.5;
+Gamma-Gamma p 6.25, q 3.75, v 15; first purchases over 52 weeks, a 104-week window,
+calibration end = the window's last day. Written once to a CSV that both sides read. Each side
+runs in its own subprocess; its peak memory is that process's maximum resident set size.
+lifetimes 0.11.3 needs numpy<2 / pandas<2 / scipy<1.13, so it runs from a separate venv
+(see tests/data/make_lifetimes_reference.py). Results go to
+benchmarks/results/clv_end_to_end-<time>.json.
+"""
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+START = date(2020, 1, 1)
+CALIBRATION_END = START + timedelta(days=104 * 7 - 1)
+
+KEHU_WORKER = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+import pyarrow.csv as pacsv, pyarrow as pa
+from kehu.analytics.clv import (BetaGeoModel, GammaGammaModel, customer_lifetime_value,
+                                summarize_transactions)
+stages = {}
+t = time.perf_counter()
+tx = pacsv.read_csv(sys.argv[1], convert_options=pacsv.ConvertOptions(
+    column_types={"customer_id": pa.int64(), "date": pa.date32(), "amount": pa.float64()}))
+stages["read"] = time.perf_counter() - t; t = time.perf_counter()
+s = summarize_transactions(tx, calibration_end=sys.argv[2])
+del tx
+stages["summary"] = time.perf_counter() - t; t = time.perf_counter()
+bg = BetaGeoModel().fit(s)
+stages["bgnbd_fit"] = time.perf_counter() - t; t = time.perf_counter()
+expected = bg.expected_purchases(s, horizon=52.0)
+stages["expected_52w"] = time.perf_counter() - t; t = time.perf_counter()
+alive = bg.probability_alive(s)
+stages["p_alive"] = time.perf_counter() - t; t = time.perf_counter()
+gg = GammaGammaModel().fit(s)
+stages["gamma_gamma_fit"] = time.perf_counter() - t; t = time.perf_counter()
+clv = customer_lifetime_value(bg, gg, s, months=12, discount_rate=0.01)
+stages["clv_12m"] = time.perf_counter() - t
+print(json.dumps({
+    "seconds": time.perf_counter() - t0, "stages": stages,
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "n_customers": s.num_rows, "n_distinct": bg.n_distinct_,
+    "bgnbd": bg.params_, "gamma_gamma": gg.params_,
+    "sum_expected_52w": float(expected.sum()), "mean_p_alive": float(alive.mean()),
+    "sum_clv": float(clv.sum()),
+}))
+"""
+
+LIFETIMES_WORKER = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+import pandas as pd
+from lifetimes import BetaGeoFitter, GammaGammaFitter
+from lifetimes.utils import summary_data_from_transaction_data
+stages = {}
+t = time.perf_counter()
+tx = pd.read_csv(sys.argv[1], parse_dates=["date"])
+stages["read"] = time.perf_counter() - t; t = time.perf_counter()
+s = summary_data_from_transaction_data(tx, "customer_id", "date", monetary_value_col="amount",
+                                       observation_period_end=sys.argv[2], freq="D")
+s["recency"] /= 7.0
+s["T"] /= 7.0
+del tx
+stages["summary"] = time.perf_counter() - t; t = time.perf_counter()
+bg = BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
+stages["bgnbd_fit"] = time.perf_counter() - t; t = time.perf_counter()
+expected = bg.conditional_expected_number_of_purchases_up_to_time(52.0, s["frequency"],
+                                                                  s["recency"], s["T"])
+stages["expected_52w"] = time.perf_counter() - t; t = time.perf_counter()
+alive = bg.conditional_probability_alive(s["frequency"], s["recency"], s["T"])
+stages["p_alive"] = time.perf_counter() - t; t = time.perf_counter()
+repeat = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
+gg = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
+stages["gamma_gamma_fit"] = time.perf_counter() - t; t = time.perf_counter()
+clv = gg.customer_lifetime_value(bg, s["frequency"], s["recency"], s["T"], s["monetary_value"],
+                                 time=12, discount_rate=0.01, freq="W")
+stages["clv_12m"] = time.perf_counter() - t
+print(json.dumps({
+    "seconds": time.perf_counter() - t0, "stages": stages,
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "n_customers": len(s),
+    "bgnbd": {k: float(v) for k, v in bg.params_.items()},
+    "gamma_gamma": {k: float(v) for k, v in gg.params_.items()},
+    "sum_expected_52w": float(expected.sum()), "mean_p_alive": float(alive.mean()),
+    "sum_clv": float(clv.sum()),
+}))
+"""
+
+
+def _run(python: str, code: str, csv: Path) -> dict:
+    done = subprocess.run(  # noqa: S603 - our own interpreters and code
+        [python, "-c", code, str(csv), CALIBRATION_END.isoformat()],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _same_to_4_digits(ours: dict, theirs: dict) -> bool:
+    return all(abs(ours[k] - theirs[k]) <= 5e-4 * abs(theirs[k]) for k in theirs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--lifetimes-python", default="/tmp/ltenv/bin/python")  # noqa: S108 - the throwaway venv
+    parser.add_argument("--skip-lifetimes", action="store_true")
+    args = parser.parse_args()
+
+    import pyarrow.csv as pacsv
+
+    from kehu.analytics.clv import simulate_transactions
+
+    with tempfile.TemporaryDirectory() as folder:
+        csv = Path(folder) / "transactions.csv"
+        t = time.perf_counter()
+        tx = simulate_transactions(args.customers, start=START, random_state=20240601)
+        pacsv.write_csv(tx, csv)
+        n_rows = tx.num_rows
+        del tx
+        print(
+            f"{args.customers:,} customers, {n_rows:,} transactions generated "
+            f"in {time.perf_counter() - t:.1f} s",
+            file=sys.stderr,
+        )
+        kehu = _run(sys.executable, KEHU_WORKER, csv)
+        print(f"kehu: {kehu['seconds']:.2f} s, {kehu['peak_rss_mb']:.0f} MB", file=sys.stderr)
+        lifetimes = None
+        if not args.skip_lifetimes:
+            lifetimes = _run(args.lifetimes_python, LIFETIMES_WORKER, csv)
+            print(
+                f"lifetimes: {lifetimes['seconds']:.2f} s, {lifetimes['peak_rss_mb']:.0f} MB",
+                file=sys.stderr,
+            )
+    result: dict = {
+        "benchmark": "clv_end_to_end",
+        "at": datetime.now(UTC).isoformat(),
+        "machine": {"python": platform.python_version(), "cpu_count": __import__("os").cpu_count()},
+        "n_customers": args.customers,
+        "n_transactions": n_rows,
+        "kehu": kehu,
+        "lifetimes": lifetimes,
+    }
+    if lifetimes is not None:
+        result["speedup"] = lifetimes["seconds"] / kehu["seconds"]
+        result["memory_ratio"] = kehu["peak_rss_mb"] / lifetimes["peak_rss_mb"]
+        result["bgnbd_same_4_digits"] = _same_to_4_digits(kehu["bgnbd"], lifetimes["bgnbd"])
+        result["gamma_gamma_same_4_digits"] = _same_to_4_digits(
+            kehu["gamma_gamma"], lifetimes["gamma_gamma"]
+        )
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    (out / f"clv_end_to_end-{args.customers}-{stamp}.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    main()

@@ -1,0 +1,212 @@
+"""Gamma-Gamma model of spend per transaction (Fader, Hardie & Lee 2005; Colombo & Jiang 1999)."""
+
+from numbers import Integral, Real
+from typing import Any, ClassVar, Self
+
+import numpy as np
+from scipy.special import digamma, gammaln
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from kehu.analytics._base import (
+    FloatArray,
+    InvalidDataError,
+    compress_rows,
+    float_column,
+    require_columns,
+    to_arrow,
+)
+from kehu.analytics.clv._mle import fit_log_params
+
+
+def _read_spend(data: Any) -> tuple[FloatArray, FloatArray]:
+    """Return (number of transactions behind the mean, mean spend) per row."""
+    table = to_arrow(data)
+    require_columns(table, ("frequency", "monetary_value"), what="The customer summary")
+    if table.num_rows == 0:
+        raise InvalidDataError("The customer summary is empty.", code="analytics.empty")
+    count_column = "n_monetary" if "n_monetary" in table.column_names else "frequency"
+    return float_column(table, count_column), float_column(table, "monetary_value")
+
+
+class GammaGammaModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stubs
+    """Average spend per transaction, pooled across customers (the Gamma-Gamma model).
+
+    Each transaction's value is Gamma(p, nu) around a customer's mean; ``nu ~ Gamma(q, v)``
+    across customers. Fitted on customers with at least one repeat transaction of positive
+    value (``n_monetary`` repeat days behind ``monetary_value``, or ``frequency`` when the
+    summary has no ``n_monetary``); the others are left out and counted in
+    ``n_excluded_``. As in the papers, it assumes spend does not depend on how often a
+    customer buys; ``frequency_spend_correlation_`` reports the correlation to check it.
+
+    Parameters
+    ----------
+    penalizer
+        L2 penalty on the parameters; 0 gives the plain MLE.
+    tol
+        Gradient tolerance of the optimiser on the mean negative log-likelihood.
+    max_iter
+        Iteration cap of the optimiser.
+
+    Attributes
+    ----------
+    params_ : dict[str, float]
+        ``p``, ``q``, ``v``.
+    standard_errors_ : dict[str, float]
+        From the inverse observed information in log-parameters and the delta method.
+    covariance_ : numpy.ndarray
+        Covariance of the parameters.
+    log_likelihood_ : float
+        Total log-likelihood at the optimum.
+    n_customers_, n_excluded_, n_distinct_, n_iter_ : int
+        Customers fitted, customers left out, distinct (count, mean) pairs, iterations.
+    frequency_spend_correlation_ : float
+        Pearson correlation of ``frequency`` and ``monetary_value`` among fitted customers.
+    """
+
+    param_names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
+    model_name: ClassVar[str] = "Gamma-Gamma"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "penalizer": [Interval(Real, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, *, penalizer: float = 0.0, tol: float = 1e-7, max_iter: int = 1000) -> None:
+        self.penalizer = penalizer
+        self.tol = tol
+        self.max_iter = max_iter
+
+    @staticmethod
+    def _log_lik(theta: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
+        p, q, v = theta
+        px = p * x
+        return np.asarray(
+            gammaln(px + q)
+            - gammaln(px)
+            - gammaln(q)
+            + q * np.log(v)
+            + (px - 1) * np.log(m)
+            + px * np.log(x)
+            - (px + q) * np.log(x * m + v),
+            dtype=np.float64,
+        )
+
+    @staticmethod
+    def _log_lik_grad(theta: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
+        p, q, v = theta
+        px = p * x
+        log_xm_v = np.log(x * m + v)
+        g = np.empty((len(x), 3))
+        g[:, 0] = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_xm_v)
+        g[:, 1] = digamma(px + q) - digamma(q) + np.log(v) - log_xm_v
+        g[:, 2] = q / v - (px + q) / (x * m + v)
+        return g
+
+    def fit(self, X: Any, y: None = None) -> Self:
+        """Fit by maximum likelihood on the distinct (count, mean spend) pairs.
+
+        Parameters
+        ----------
+        X
+            Customer summary with ``frequency`` and ``monetary_value`` (and ``n_monetary``
+            when it comes from :func:`summarize_transactions`).
+        y
+            Ignored.
+
+        Returns
+        -------
+        Self
+            The fitted model.
+
+        Raises
+        ------
+        InvalidDataError
+            No customer has a repeat transaction with a positive value.
+        ConvergenceError
+            The likelihood has no interior maximum on these data (e.g. every customer spends
+            the same: the spread parameters are not identified).
+        """
+        del y
+        self._validate_params()
+        count, mean = _read_spend(X)
+        usable = (count > 0) & (mean > 0)
+        if not np.any(usable):
+            raise InvalidDataError(
+                "No customer has a repeat purchase with a positive amount, so spend per "
+                "transaction cannot be estimated.",
+                code="analytics.no_repeat",
+            )
+        (x, m), weight, _ = compress_rows(count[usable], mean[usable])
+
+        def neg_log_lik(theta: FloatArray) -> float:
+            return -float(weight @ self._log_lik(theta, x, m))
+
+        def gradient(theta: FloatArray) -> FloatArray:
+            return -(weight @ self._log_lik_grad(theta, x, m))
+
+        result = fit_log_params(
+            neg_log_lik,
+            gradient,
+            names=self.param_names,
+            total_weight=float(weight.sum()),
+            penalizer=float(self.penalizer),
+            tol=float(self.tol),
+            max_iter=int(self.max_iter),
+            model_name=self.model_name,
+        )
+        self.params_ = dict(zip(self.param_names, result.params.tolist(), strict=True))
+        self.standard_errors_ = dict(
+            zip(self.param_names, result.standard_errors.tolist(), strict=True)
+        )
+        self.covariance_ = result.covariance
+        self.log_likelihood_ = result.log_likelihood
+        self.n_customers_ = int(usable.sum())
+        self.n_excluded_ = int((~usable).sum())
+        self.n_distinct_ = len(x)
+        self.n_iter_ = result.n_iter
+        fitted_counts, fitted_means = count[usable], mean[usable]
+        spread = float(np.std(fitted_counts)) * float(np.std(fitted_means))
+        self.frequency_spend_correlation_ = (
+            float(np.corrcoef(fitted_counts, fitted_means)[0, 1]) if spread > 0 else 0.0
+        )
+        return self
+
+    def expected_spend(self, X: Any) -> FloatArray:
+        """Return the expected mean spend per future transaction, per customer.
+
+        Customers without a usable repeat purchase get the population mean ``p v / (q - 1)``.
+
+        Parameters
+        ----------
+        X
+            Customer summary with ``frequency`` and ``monetary_value`` (and ``n_monetary``).
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per row of ``X``.
+
+        Raises
+        ------
+        InvalidDataError
+            ``q <= 1``: the population mean spend is infinite under the fitted parameters.
+        """
+        check_is_fitted(self, "params_")
+        p, q, v = (self.params_[name] for name in self.param_names)
+        if q <= 1:
+            raise InvalidDataError(
+                f"Gamma-Gamma q = {q:.3g} <= 1: the expected spend is infinite; the spend data "
+                "are too heavy-tailed for this model.",
+                code="analytics.infinite_mean",
+            )
+        count, mean = _read_spend(X)
+        usable = (count > 0) & (mean > 0)
+        x = np.where(usable, count, 0.0)
+        m = np.where(usable, mean, 0.0)
+        return np.asarray(p * (v + x * m) / (p * x + q - 1), dtype=np.float64)
+
+    def predict(self, X: Any) -> FloatArray:
+        """Alias of :meth:`expected_spend`."""
+        return self.expected_spend(X)

@@ -1,0 +1,247 @@
+"""Maximum likelihood on log-parameters, with standard errors from the observed information.
+
+Every CLV model here has positive parameters. We optimise over ``u = log(theta)`` (no bounds
+needed, the same parametrisation as lifetimes), then take the numerical Hessian of the *total*
+negative log-likelihood with respect to ``u`` at the optimum. Its inverse is the asymptotic
+covariance of ``u`` (the inverse observed information); the delta method turns it into the
+covariance of ``theta``: ``cov(theta) = D cov(u) D`` with ``D = diag(theta)``, so
+``se(theta_i) = theta_i * se(u_i)``.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from kehu.analytics._base import ConvergenceError, FloatArray
+
+NegLogLik = Callable[[FloatArray], float]
+Gradient = Callable[[FloatArray], FloatArray]
+
+_MAX_ABS_LOG_PARAM = 30.0  # exp(30) ~ 1e13: a parameter running off there is not identified
+
+
+@dataclass(frozen=True)
+class MLEResult:
+    """The optimum of a likelihood and what we know about its precision."""
+
+    params: FloatArray
+    log_likelihood: float
+    covariance: FloatArray
+    standard_errors: FloatArray
+    n_iter: int
+    message: str
+
+
+def _numeric_gradient(
+    func: Callable[[FloatArray], float], u: FloatArray, step: float
+) -> FloatArray:
+    grad = np.empty_like(u)
+    for j in range(len(u)):
+        e = np.zeros_like(u)
+        e[j] = step
+        grad[j] = (func(u + e) - func(u - e)) / (2.0 * step)
+    return grad
+
+
+def fit_log_params(
+    neg_log_lik: NegLogLik,
+    gradient: Gradient | None,
+    *,
+    names: tuple[str, ...],
+    total_weight: float,
+    penalizer: float,
+    tol: float,
+    max_iter: int,
+    model_name: str,
+    x0: FloatArray | None = None,
+) -> MLEResult:
+    """Maximise a log-likelihood over positive parameters.
+
+    Parameters
+    ----------
+    neg_log_lik
+        ``theta -> -sum_i w_i log L_i(theta)`` (total, weighted by the tuple counts).
+    gradient
+        Its gradient with respect to ``theta``, or ``None`` to use central differences.
+    names
+        Parameter names (for messages).
+    total_weight
+        Number of customers; the optimiser works on the mean, as lifetimes does, so that the
+        tolerance means the same at any data size.
+    penalizer
+        L2 penalty coefficient on ``theta`` (lifetimes' ``penalizer_coef``; 0 for plain MLE).
+    tol
+        Gradient tolerance of BFGS on the mean negative log-likelihood.
+    max_iter
+        Iteration cap of the optimiser.
+    model_name
+        Used in error messages.
+    x0
+        Starting parameters (default: all ones, as lifetimes).
+
+    Returns
+    -------
+    MLEResult
+        Parameters, log-likelihood, covariance and standard errors.
+
+    Raises
+    ------
+    ConvergenceError
+        The optimiser stopped away from a maximum, a parameter ran off to 0 or infinity (the
+        data do not identify it), or the likelihood is flat at the optimum.
+    """
+    k = len(names)
+    start = np.zeros(k) if x0 is None else np.log(np.asarray(x0, dtype=np.float64))
+
+    cache: dict[bytes, tuple[float, FloatArray]] = {}
+
+    def objective(u: FloatArray) -> float:
+        if np.any(np.abs(u) > 2 * _MAX_ABS_LOG_PARAM):
+            return np.inf
+        key = u.tobytes()
+        if key in cache:
+            return cache[key][0]
+        theta = np.exp(u)
+        value = (neg_log_lik(theta) + penalizer * float(theta @ theta)) / total_weight
+        return value if np.isfinite(value) else np.inf
+
+    def jac(u: FloatArray) -> FloatArray:
+        if gradient is None:
+            return _numeric_gradient(objective, u, 1e-6)
+        key = u.tobytes()
+        if key in cache:
+            return cache[key][1]
+        theta = np.exp(u)
+        grad = (gradient(theta) * theta + 2.0 * penalizer * theta * theta) / total_weight
+        cache.clear()  # keep one point: BFGS asks for value and gradient at the same point
+        cache[key] = (objective(u), grad)
+        return grad
+
+    with np.errstate(all="ignore"):
+        if not np.isfinite(objective(start)):
+            raise ConvergenceError(
+                f"{model_name}: the log-likelihood is not finite at the starting point; "
+                "check the data (negative or non-finite frequency, recency or T?).",
+                code="analytics.fit_failed",
+            )
+        result = optimize.minimize(
+            objective, start, jac=jac, method="BFGS", options={"gtol": tol, "maxiter": max_iter}
+        )
+        u = np.asarray(result.x, dtype=np.float64)
+        n_iter = int(result.nit)
+        if not _at_optimum(jac, u, tol):
+            polished = optimize.minimize(
+                objective,
+                u if np.isfinite(objective(u)) else start,
+                method="Nelder-Mead",
+                options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": max_iter * 2},
+            )
+            result = optimize.minimize(
+                objective,
+                polished.x,
+                jac=jac,
+                method="BFGS",
+                options={"gtol": tol, "maxiter": max_iter},
+            )
+            u = np.asarray(result.x, dtype=np.float64)
+            n_iter += int(polished.nit) + int(result.nit)
+        _check_converged(objective, jac, u, tol, names, model_name, str(result.message))
+        theta = np.exp(u)
+        hessian = _hessian(neg_log_lik, gradient, u)
+    cov_u = _invert_information(hessian, names, model_name)
+    cov_theta = cov_u * np.outer(theta, theta)
+    return MLEResult(
+        params=theta,
+        log_likelihood=-float(neg_log_lik(theta)),
+        covariance=cov_theta,
+        standard_errors=np.sqrt(np.diag(cov_theta)),
+        n_iter=n_iter,
+        message=str(result.message),
+    )
+
+
+def _at_optimum(jac: Callable[[FloatArray], FloatArray], u: FloatArray, tol: float) -> bool:
+    grad = jac(u)
+    return bool(np.all(np.isfinite(grad)) and np.max(np.abs(grad)) <= max(100 * tol, 1e-6))
+
+
+def _check_converged(
+    objective: Callable[[FloatArray], float],
+    jac: Callable[[FloatArray], FloatArray],
+    u: FloatArray,
+    tol: float,
+    names: tuple[str, ...],
+    model_name: str,
+    message: str,
+) -> None:
+    if not np.all(np.isfinite(u)) or not np.isfinite(objective(u)):
+        raise ConvergenceError(
+            f"{model_name}: the fit ended on a non-finite log-likelihood ({message}).",
+            code="analytics.fit_failed",
+        )
+    runaway = [
+        name for name, value in zip(names, u, strict=True) if abs(value) > _MAX_ABS_LOG_PARAM
+    ]
+    if runaway:
+        raise ConvergenceError(
+            f"{model_name}: parameter(s) {', '.join(runaway)} ran off to 0 or infinity; the data "
+            "do not identify the model (too few customers, no repeat purchases, or every "
+            "customer alike).",
+            code="analytics.not_identified",
+            details={"params": dict(zip(names, np.exp(u).tolist(), strict=True))},
+        )
+    if not _at_optimum(jac, u, tol):
+        grad = jac(u)
+        raise ConvergenceError(
+            f"{model_name}: the optimiser stopped before the gradient vanished ({message}; "
+            f"largest gradient component {float(np.max(np.abs(grad))):.3g}).",
+            code="analytics.fit_failed",
+        )
+
+
+def _hessian(neg_log_lik: NegLogLik, gradient: Gradient | None, u: FloatArray) -> FloatArray:
+    """Central-difference Hessian of the total negative log-likelihood in log-parameters."""
+    k = len(u)
+    hessian = np.empty((k, k))
+    if gradient is not None:
+        step = 1e-5
+
+        def grad_u(v: FloatArray) -> FloatArray:
+            theta = np.exp(v)
+            return gradient(theta) * theta
+
+        for j in range(k):
+            e = np.zeros(k)
+            e[j] = step
+            hessian[:, j] = (grad_u(u + e) - grad_u(u - e)) / (2 * step)
+    else:
+        step = 1e-4
+
+        def f(v: FloatArray) -> float:
+            return float(neg_log_lik(np.exp(v)))
+
+        for i in range(k):
+            for j in range(i, k):
+                ei = np.zeros(k)
+                ej = np.zeros(k)
+                ei[i] = step
+                ej[j] = step
+                value = (f(u + ei + ej) - f(u + ei - ej) - f(u - ei + ej) + f(u - ei - ej)) / (
+                    4 * step * step
+                )
+                hessian[i, j] = hessian[j, i] = value
+    return (hessian + hessian.T) / 2
+
+
+def _invert_information(hessian: FloatArray, names: tuple[str, ...], model_name: str) -> FloatArray:
+    eigenvalues = np.linalg.eigvalsh(hessian) if np.all(np.isfinite(hessian)) else np.array([-1.0])
+    if np.min(eigenvalues) <= 0:
+        raise ConvergenceError(
+            f"{model_name}: the log-likelihood is flat or not concave at the optimum (parameters "
+            f"{', '.join(names)}); the data do not identify the model, so no standard errors "
+            "can be given.",
+            code="analytics.not_identified",
+        )
+    return np.asarray(np.linalg.inv(hessian), dtype=np.float64)
