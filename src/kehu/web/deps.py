@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from kehu.core import NotFoundError, PermissionDeniedError
+from kehu.store import session_scope
 from kehu.users import Role, User, get_user_by_id
 
 
@@ -36,15 +37,8 @@ def get_db(request: Request) -> Iterator[Session]:
     The console owns the transaction: operations only flush.
     """
     factory: sessionmaker[Session] = request.app.state.session_factory
-    session = factory()
-    try:
+    with session_scope(factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(get_db)]
