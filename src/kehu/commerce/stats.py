@@ -52,7 +52,7 @@ class CustomerOrderSummary:
     last_order_at: datetime | None
 
 
-def _aggregates() -> Select[Any]:
+def _aggregates() -> Select[*tuple[Any, ...]]:
     return select(
         Order.customer_id.label("customer_id"),
         func.count().filter(Order.kind == OrderKind.SALE).label("n_orders"),
