@@ -26,13 +26,23 @@ class BetaGeoModel(PurchaseCountModel):
         Gradient tolerance of the optimiser on the mean negative log-likelihood.
     max_iter
         Iteration cap of the optimiser.
+    unidentified_dropout
+        What to do when the data show no dropout at all (common on a year or less of retail
+        data: nobody has visibly left yet), so the likelihood is flat in the dropout parameters
+        while the purchase rates are well identified. ``"raise"`` (default) raises
+        :class:`~kehu.analytics.ConvergenceError`; ``"keep"`` keeps the fit, reports those
+        parameters in ``unidentified_params_`` with infinite standard errors, and predicts as
+        the flat likelihood implies: P(alive) near 1 (the model reduces to the NBD).
 
     Attributes
     ----------
     params_ : dict[str, float]
         ``r``, ``alpha``, ``a``, ``b``.
     standard_errors_ : dict[str, float]
-        From the inverse observed information in log-parameters and the delta method.
+        From the inverse observed information in log-parameters and the delta method
+        (``inf`` for a parameter listed in ``unidentified_params_``).
+    unidentified_params_ : list[str]
+        Dropout parameters the data do not identify (only with ``unidentified_dropout="keep"``).
     covariance_ : numpy.ndarray
         Covariance of the parameters (same order as ``params_``).
     log_likelihood_ : float
@@ -49,6 +59,7 @@ class BetaGeoModel(PurchaseCountModel):
     """
 
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    dropout_params: ClassVar[tuple[str, ...]] = ("a", "b")
     model_name: ClassVar[str] = "BG/NBD"
     # 1 for MBG/NBD, where a customer may also drop out right at the first purchase: it shifts
     # b + x to b + x + 1 in the Beta terms and applies the dropout term to x = 0 as well.
@@ -150,6 +161,13 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         Gradient tolerance of the optimiser on the mean negative log-likelihood.
     max_iter
         Iteration cap of the optimiser.
+    unidentified_dropout
+        What to do when the data show no dropout at all (common on a year or less of retail
+        data: nobody has visibly left yet), so the likelihood is flat in the dropout parameters
+        while the purchase rates are well identified. ``"raise"`` (default) raises
+        :class:`~kehu.analytics.ConvergenceError`; ``"keep"`` keeps the fit, reports those
+        parameters in ``unidentified_params_`` with infinite standard errors, and predicts as
+        the flat likelihood implies: P(alive) near 1 (the model reduces to the NBD).
     """
 
     model_name: ClassVar[str] = "MBG/NBD"

@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from kehu.analytics._base import (
@@ -123,12 +123,23 @@ class PurchaseCountModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships 
         "penalizer": [Interval(Real, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "unidentified_dropout": [StrOptions({"raise", "keep"})],
     }
+    #: The parameters of the dropout process (set aside when ``unidentified_dropout="keep"``).
+    dropout_params: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, *, penalizer: float = 0.0, tol: float = 1e-7, max_iter: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        penalizer: float = 0.0,
+        tol: float = 1e-7,
+        max_iter: int = 1000,
+        unidentified_dropout: str = "raise",
+    ) -> None:
         self.penalizer = penalizer
         self.tol = tol
         self.max_iter = max_iter
+        self.unidentified_dropout = unidentified_dropout
 
     # -- to implement ---------------------------------------------------------------------------
     def _log_lik(self, theta: FloatArray, d: CompressedRFT) -> FloatArray:
@@ -195,8 +206,10 @@ class PurchaseCountModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships 
             tol=float(self.tol),
             max_iter=int(self.max_iter),
             model_name=self.model_name,
+            allow_unidentified=self.dropout_params if self.unidentified_dropout == "keep" else (),
         )
         self.params_ = dict(zip(self.param_names, result.params.tolist(), strict=True))
+        self.unidentified_params_ = list(result.unidentified)
         self.standard_errors_ = dict(
             zip(self.param_names, result.standard_errors.tolist(), strict=True)
         )

@@ -32,6 +32,8 @@ class MLEResult:
     standard_errors: FloatArray
     n_iter: int
     message: str
+    #: Parameters the likelihood is flat in (kept where the optimiser left them; se = inf).
+    unidentified: tuple[str, ...] = ()
 
 
 def _numeric_gradient(
@@ -56,6 +58,7 @@ def fit_log_params(
     max_iter: int,
     model_name: str,
     x0: FloatArray | None = None,
+    allow_unidentified: tuple[str, ...] = (),
 ) -> MLEResult:
     """Maximise a log-likelihood over positive parameters.
 
@@ -80,6 +83,10 @@ def fit_log_params(
         Used in error messages.
     x0
         Starting parameters (default: all ones, as lifetimes).
+    allow_unidentified
+        Parameters that may be left unidentified: when the likelihood is flat in exactly some of
+        these (and curved in every other parameter), the fit is kept, their standard errors are
+        ``inf`` and they are listed in :attr:`MLEResult.unidentified`, instead of raising.
 
     Returns
     -------
@@ -150,7 +157,12 @@ def fit_log_params(
         _check_converged(objective, jac, u, tol, names, model_name, str(result.message))
         theta = np.exp(u)
         hessian = _hessian(neg_log_lik, gradient, u)
-    cov_u = _invert_information(hessian, names, model_name)
+    flat = _flat_parameters(hessian, names, allow_unidentified)
+    keep = np.array([name not in flat for name in names])
+    cov_u = np.full((k, k), np.inf)
+    cov_u[np.ix_(keep, keep)] = _invert_information(
+        hessian[np.ix_(keep, keep)], tuple(n for n in names if n not in flat), model_name
+    )
     cov_theta = cov_u * np.outer(theta, theta)
     return MLEResult(
         params=theta,
@@ -159,7 +171,29 @@ def fit_log_params(
         standard_errors=np.sqrt(np.diag(cov_theta)),
         n_iter=n_iter,
         message=str(result.message),
+        unidentified=flat,
     )
+
+
+def _flat_parameters(
+    hessian: FloatArray, names: tuple[str, ...], allowed: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Return the allowed parameters whose curvature is negligible next to the best-identified one.
+
+    In log-parameters an identified parameter has a curvature of the order of the number of
+    customers; one a million times flatter than the sharpest carries no information. Only
+    parameters in ``allowed`` may be set aside; any other flat direction still raises.
+    """
+    if not allowed or not np.all(np.isfinite(hessian)):
+        return ()
+    curvature = np.abs(np.diag(hessian))
+    scale = float(np.max(curvature))
+    flat = tuple(
+        name
+        for name, c in zip(names, curvature, strict=True)
+        if name in allowed and c <= 1e-6 * scale
+    )
+    return flat if len(flat) < len(names) else ()
 
 
 def _at_optimum(jac: Callable[[FloatArray], FloatArray], u: FloatArray, tol: float) -> bool:

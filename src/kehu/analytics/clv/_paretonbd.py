@@ -36,13 +36,23 @@ class ParetoNBDModel(PurchaseCountModel):
         Gradient tolerance of the optimiser on the mean negative log-likelihood.
     max_iter
         Iteration cap of the optimiser.
+    unidentified_dropout
+        What to do when the data show no dropout at all (common on a year or less of retail
+        data: nobody has visibly left yet), so the likelihood is flat in the dropout parameters
+        while the purchase rates are well identified. ``"raise"`` (default) raises
+        :class:`~kehu.analytics.ConvergenceError`; ``"keep"`` keeps the fit, reports those
+        parameters in ``unidentified_params_`` with infinite standard errors, and predicts as
+        the flat likelihood implies: P(alive) near 1 (the model reduces to the NBD).
 
     Attributes
     ----------
     params_ : dict[str, float]
         ``r``, ``alpha``, ``s``, ``beta``.
     standard_errors_ : dict[str, float]
-        From the inverse observed information in log-parameters and the delta method.
+        From the inverse observed information in log-parameters and the delta method
+        (``inf`` for a parameter listed in ``unidentified_params_``).
+    unidentified_params_ : list[str]
+        Dropout parameters the data do not identify (only with ``unidentified_dropout="keep"``).
     covariance_ : numpy.ndarray
         Covariance of the parameters.
     log_likelihood_ : float
@@ -52,6 +62,7 @@ class ParetoNBDModel(PurchaseCountModel):
     """
 
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
+    dropout_params: ClassVar[tuple[str, ...]] = ("s", "beta")
     model_name: ClassVar[str] = "Pareto/NBD"
 
     def _log_parts(self, theta: FloatArray, d: CompressedRFT) -> tuple[FloatArray, FloatArray]:
