@@ -3,6 +3,9 @@
 ``api`` and ``web`` never import each other (ARCHITECTURE.md); this module composes them.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +29,16 @@ def create_app(
         a factory bound to a connection whose transaction is rolled back afterwards.
     """
     from kehu import api, web  # delivery layers, imported late so `kehu version` stays light
+    from kehu.jobs.schedule import start_scheduler, stop_scheduler
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The value analysis runs on a schedule inside the server (KEHU_ANALYZE_EVERY_HOURS).
+        start_scheduler(app)
+        try:
+            yield
+        finally:
+            stop_scheduler(app)
 
     settings = settings or get_settings()
     if session_factory is None:
@@ -36,6 +49,7 @@ def create_app(
         description="kehu (客户) customer-relationship system: REST API v1.",
         docs_url="/docs",
         openapi_url="/api/v1/openapi.json",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.session_factory = session_factory

@@ -11,6 +11,7 @@ from kehu.engagement.models import Interaction
 from kehu.ingest.models import ImportMapping, ImportRun
 from kehu.store import Base
 from kehu.users.models import ApiToken, Department, User
+from kehu.value.models import CustomerValue, ValueRun
 
 metadata = Base.metadata
 
@@ -21,6 +22,7 @@ __all__ = [
     "Contact",
     "Customer",
     "CustomerMerge",
+    "CustomerValue",
     "Department",
     "Identity",
     "ImportMapping",
@@ -30,5 +32,6 @@ __all__ = [
     "OrderLine",
     "Product",
     "User",
+    "ValueRun",
     "metadata",
 ]

@@ -4,7 +4,16 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from kehu.api.errors import ApiRoute
-from kehu.api.routes import audit, auth, customers, imports, interactions, orders, users
+from kehu.api.routes import (
+    audit,
+    auth,
+    customers,
+    imports,
+    interactions,
+    orders,
+    users,
+    value,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -17,6 +26,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     imports.router,
     users.router,
     audit.router,
+    value.router,
 )
 
 

@@ -71,9 +71,10 @@ def _evaluate(
         "models": {},
     }
     models: dict[str, Any] = {
-        "bgnbd": BetaGeoModel(),
-        "mbgnbd": ModifiedBetaGeoModel(),
-        "paretonbd": ParetoNBDModel(),
+        # Data with no visible dropout still give usable purchase rates: report, don't fail.
+        "bgnbd": BetaGeoModel(unidentified_dropout="keep"),
+        "mbgnbd": ModifiedBetaGeoModel(unidentified_dropout="keep"),
+        "paretonbd": ParetoNBDModel(unidentified_dropout="keep"),
         "gamma_gamma": GammaGammaModel(),
     }
     for key, model in models.items():
@@ -92,6 +93,8 @@ def _evaluate(
             n_customers=model.n_customers_,
             n_distinct=model.n_distinct_,
         )
+        if key != "gamma_gamma":
+            entry["unidentified"] = model.unidentified_params_
         if key == "gamma_gamma":
             entry["n_excluded"] = model.n_excluded_
             entry["frequency_spend_correlation"] = model.frequency_spend_correlation_
@@ -101,6 +104,10 @@ def _evaluate(
     result["seconds"] = round(time.perf_counter() - started, 3)
     cleaned: dict[str, Any] = _clean(result)
     return cleaned
+
+
+def _se(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2g}"
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -116,9 +123,14 @@ def _print(result: dict[str, Any]) -> None:
             params.add_row(entry["model"], f"[red]not fitted:[/red] {entry['error']}", "", "")
             continue
         shown = ", ".join(
-            f"{name} {value:.4g} ({entry['standard_errors'][name]:.2g})"
+            f"{name} {value:.4g} ({_se(entry['standard_errors'][name])})"
             for name, value in entry["params"].items()
         )
+        if entry.get("unidentified"):
+            shown += (
+                f"\n[yellow]{', '.join(entry['unidentified'])} not identified: the data show "
+                "no dropout (P(alive) near 1 for everyone)[/yellow]"
+            )
         params.add_row(
             entry["model"], shown, f"{entry['log_likelihood']:.2f}", f"{entry['n_customers']:,}"
         )

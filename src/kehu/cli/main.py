@@ -8,6 +8,7 @@ from rich.table import Table
 from kehu import __version__
 from kehu.cli import clv, users
 from kehu.cli._context import console, err_console, open_session
+from kehu.cli.analyze import analyze_command
 from kehu.cli.imports import import_command
 from kehu.core import get_settings
 
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(users.app, name="users")
 app.add_typer(clv.app, name="clv")
 app.command("import")(import_command)
+app.command("analyze")(analyze_command)
 
 settings_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
 app.add_typer(settings_app, name="settings")

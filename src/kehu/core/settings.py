@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     default_locale: Literal["en", "zh-CN"] = "en"
     default_currency: str = "GBP"
     data_dir: Path = Path(".")
+    # Customer value (``kehu analyze`` and its schedule inside ``kehu serve``).
+    analyze_every_hours: float = Field(
+        default=24, ge=0, description="Hours between value analyses in `kehu serve`; 0 = off."
+    )
+    vip_share: float = Field(
+        default=0.20, gt=0, le=1, description="Share of scored customers that are VIP."
+    )
+    value_horizon_weeks: int = Field(default=52, ge=1, le=520)
+    value_discount_rate_annual: float = Field(default=0.10, ge=0, le=1)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

@@ -25,7 +25,9 @@ from kehu.customers import (
 )
 from kehu.engagement import Interaction, log_interaction
 from kehu.ingest import list_import_runs, run_import
+from kehu.jobs.value import run_value_analysis
 from kehu.users import Role, create_department, create_user, find_user_by_email
+from kehu.value import ValueRun, latest_value_run
 
 DEMO_PASSWORD = "kehu-demo-2026"  # noqa: S105 - printed by `kehu demo`; refused in production
 DEMO_FILE = "online_retail_ii_demo.parquet"
@@ -34,6 +36,7 @@ DEMO_USERS = (
     ("manager@kehu.local", "王经理 Wang (manager)", Role.MANAGER, "service"),
     ("agent@kehu.local", "李客服 Li (agent)", Role.AGENT, "service"),
     ("owner@kehu.local", "张顾问 Zhang (account owner)", Role.OWNER, "sales"),
+    ("owner2@kehu.local", "陈顾问 Chen (account owner)", Role.OWNER, "sales"),
 )
 DEPARTMENTS = (
     ("service", "Customer service 客服部"),
@@ -53,6 +56,7 @@ class DemoSummary:
     n_orders: int
     n_rows_imported: int
     n_row_errors: int
+    value_run: ValueRun | None = None
 
 
 def demo_file() -> Path:
@@ -178,7 +182,11 @@ def seed_demo(session: Session) -> DemoSummary:
         _seed_accounts(session, rng)
         if session.scalar(select(func.count()).select_from(Interaction)) == 0:
             _seed_interactions_and_consent(session, rng)
+    value_run = latest_value_run(session)
+    if value_run is None:
+        value_run = run_value_analysis(session, actor=ACTOR)
     return DemoSummary(
+        value_run=value_run,
         already_seeded=done,
         n_customers=session.scalar(select(func.count()).select_from(Customer)) or 0,
         n_orders=session.scalar(select(func.count()).select_from(Order)) or 0,

@@ -93,6 +93,13 @@ CASES = [
     ("GET", "/api/v1/departments", None, MANAGERS, 200),
     ("POST", "/api/v1/departments", {"code": "svc", "name": "Service"}, ADMINS, 201),
     ("GET", "/api/v1/audit", None, MANAGERS, 200),
+    ("GET", "/api/v1/value/summary", None, ALL, 200),
+    ("GET", "/api/v1/value/customers", None, ALL, 200),
+    # The one customer here has a single order and no value run has happened: allowed roles get
+    # the "not scored" 404 (tests/integration/value/test_api.py covers the 200).
+    ("GET", "/api/v1/customers/{customer}/value", None, ALL, 404),
+    ("GET", "/api/v1/me/customers", None, ALL, 200),
+    ("POST", "/api/v1/value/runs", None, MANAGERS, 201),
 ]
 
 

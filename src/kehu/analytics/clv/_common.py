@@ -83,9 +83,11 @@ def read_rft(data: Any, *, require_repeat: bool = False) -> CompressedRFT:
     problems = []
     if np.any(x < 0) or np.any(x != np.round(x)):
         problems.append("frequency must be a whole number >= 0")
-    if np.any(T <= 0):
+    # T = 0 (first purchase on the last day observed) is allowed: such a customer adds nothing
+    # to the likelihood (probability 1 of no repeat in no time) but is still scored.
+    if np.any(T < 0):
         problems.append(
-            "T (customer age) must be > 0: the observation end is on or before a first purchase"
+            "T (customer age) must be >= 0: the observation end is before a first purchase"
         )
     if np.any(t_x < 0) or np.any(t_x > T * (1 + 1e-12)):
         problems.append("recency must lie between 0 and T")

@@ -20,7 +20,8 @@ from kehu.customers import (
     undo_merge,
 )
 from kehu.engagement import list_interactions
-from kehu.users import user_actor
+from kehu.users import get_user_by_id, user_actor
+from kehu.value import CustomerValuePublic, ValueErrorCode, get_customer_value
 from kehu.web.csrf import verify_csrf
 from kehu.web.deps import CurrentUser, DbSession, can_manage, current_user
 from kehu.web.rendering import flash, is_htmx, render
@@ -116,9 +117,31 @@ def customer_360(
             **_orders_context(db, customer.id, orders_page),
             **_interactions_context(db, customer.id, interactions_page),
             "merges": list_merges(db, customer.id),
+            "value": find_customer_value(db, customer.id),
+            "owner": _owner_name(db, customer.owner_id),
             "nav": "customers",
         },
     )
+
+
+def find_customer_value(db: DbSession, customer_id: int) -> CustomerValuePublic | None:
+    """Return a customer's value scores, or ``None`` when the analysis has not scored them."""
+    try:
+        return get_customer_value(db, customer_id)
+    except NotFoundError as exc:
+        if exc.code == ValueErrorCode.NOT_SCORED:
+            return None
+        raise
+
+
+def _owner_name(db: DbSession, owner_id: int | None) -> str | None:
+    if owner_id is None:
+        return None
+    try:
+        owner = get_user_by_id(db, owner_id)
+    except NotFoundError:
+        return None
+    return owner.name or owner.email
 
 
 def _n_pages(total: int) -> int:

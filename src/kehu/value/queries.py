@@ -1,0 +1,378 @@
+"""Reads of the customer-value feature: runs, one customer's scores, tiers, curves, lists."""
+
+import itertools
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session, aliased
+
+from kehu.core import InvalidInputError, NotFoundError, utcnow
+from kehu.customers import Customer
+from kehu.engagement import Direction, Interaction
+from kehu.users import User
+from kehu.value.errors import ValueErrorCode
+from kehu.value.models import CustomerValue, ValueRun, ValueRunStatus, ValueTier
+from kehu.value.schemas import (
+    CustomerValuePublic,
+    HistogramBin,
+    OwnerCustomer,
+    ParetoPoint,
+    TierSize,
+    ValuedCustomer,
+)
+
+#: ``sort`` values of :func:`list_valued_customers`: scores sort highest first, a leading
+#: ``-`` reverses; ``rank`` is the same order as ``clv``.
+SORTS: dict[str, tuple[Any, bool]] = {
+    "clv": (CustomerValue.clv, True),
+    "p_alive": (CustomerValue.p_alive, True),
+    "expected_purchases": (CustomerValue.expected_purchases, True),
+    "frequency": (CustomerValue.frequency, True),
+    "rank": (CustomerValue.value_rank, False),
+}
+
+
+def latest_value_run(session: Session, *, include_failed: bool = False) -> ValueRun | None:
+    """Return the newest successful run (or the newest of any status), or None."""
+    query = select(ValueRun).order_by(ValueRun.id.desc()).limit(1)
+    if not include_failed:
+        query = query.where(ValueRun.status == ValueRunStatus.SUCCEEDED)
+    return session.scalar(query)
+
+
+def find_running_value_run(session: Session) -> ValueRun | None:
+    """Return a run still marked running, if any (the newest)."""
+    return session.scalar(
+        select(ValueRun)
+        .where(ValueRun.status == ValueRunStatus.RUNNING)
+        .order_by(ValueRun.id.desc())
+        .limit(1)
+    )
+
+
+def list_value_runs(session: Session, *, limit: int = 20) -> list[ValueRun]:
+    """Return the newest runs first."""
+    return list(session.scalars(select(ValueRun).order_by(ValueRun.id.desc()).limit(limit)))
+
+
+def get_customer_value(session: Session, customer_id: int) -> CustomerValuePublic:
+    """Return the latest value scores of a customer.
+
+    The segment's display names are left empty here (they live in
+    :data:`kehu.analytics.segments.SEGMENTS`, which delivery layers may read).
+
+    Raises
+    ------
+    NotFoundError
+        The customer does not exist, or has no scores (no sale up to the last run's
+        observation end, or no successful run yet); the message says which.
+    """
+    row = session.execute(
+        select(CustomerValue, ValueRun.currency, ValueRun.horizon_weeks)
+        .join(ValueRun, ValueRun.id == CustomerValue.run_id)
+        .where(CustomerValue.customer_id == customer_id)
+    ).first()
+    if row is None:
+        if session.get(Customer, customer_id) is None:
+            raise NotFoundError(f"There is no customer {customer_id}.", code="customers.not_found")
+        run = latest_value_run(session)
+        reason = (
+            "no value analysis has run yet; run `kehu analyze` (or POST /api/v1/value/runs)"
+            if run is None
+            else f"they had no sale up to {run.observation_end} when the last analysis ran"
+        )
+        raise NotFoundError(
+            f"Customer {customer_id} has no value scores: {reason}.",
+            code=ValueErrorCode.NOT_SCORED,
+        )
+    scores, currency, horizon = row
+    out = CustomerValuePublic.model_validate(scores)
+    out.currency = currency
+    out.horizon_weeks = horizon
+    return out
+
+
+def _scored_count_and_total(session: Session) -> tuple[int, float]:
+    n, total = session.execute(
+        select(func.count(), func.coalesce(func.sum(CustomerValue.clv), 0))
+    ).one()
+    return int(n), float(total)
+
+
+def tier_summary(session: Session) -> list[TierSize]:
+    """Return every tier (VIP first) with its customers, CLV and shares of both."""
+    n_all, total = _scored_count_and_total(session)
+    found = {
+        tier: (int(n), Decimal(str(clv)))
+        for tier, n, clv in session.execute(
+            select(
+                CustomerValue.tier, func.count(), func.coalesce(func.sum(CustomerValue.clv), 0)
+            ).group_by(CustomerValue.tier)
+        )
+    }
+    out = []
+    for tier in ValueTier:
+        n, clv = found.get(tier, (0, Decimal("0")))
+        out.append(
+            TierSize(
+                tier=tier,
+                n_customers=n,
+                clv=clv.quantize(Decimal("0.01")),
+                customer_share=n / n_all if n_all else 0.0,
+                value_share=float(clv) / total if total else 0.0,
+            )
+        )
+    return out
+
+
+def pareto_curve(session: Session, points: int = 50) -> list[ParetoPoint]:
+    """Return the cumulative share of predicted value brought by the top customers.
+
+    Parameters
+    ----------
+    points
+        Number of points after (0, 0); point ``i`` is the top ``ceil(i n / points)``
+        customers by value rank.
+
+    Returns
+    -------
+    list[ParetoPoint]
+        Starting at (0, 0) and ending at (1, 1) (fewer points when fewer customers).
+    """
+    if not 1 <= points <= 1000:
+        raise InvalidInputError(
+            "points must be between 1 and 1000.", code=ValueErrorCode.BAD_PARAMETER
+        )
+    n, total = _scored_count_and_total(session)
+    if n == 0:
+        return []
+    ranks = sorted({-(-i * n // points) for i in range(1, points + 1)})
+    cumulative = (
+        select(
+            CustomerValue.value_rank.label("rank"),
+            func.sum(CustomerValue.clv).over(order_by=CustomerValue.value_rank).label("value"),
+        )
+    ).subquery()
+    values = dict(
+        session.execute(
+            select(cumulative.c.rank, cumulative.c.value).where(cumulative.c.rank.in_(ranks))
+        ).all()
+    )
+    out = [ParetoPoint(customer_share=0.0, value_share=0.0)]
+    for rank in ranks:
+        value = float(values.get(rank, 0) or 0)
+        out.append(
+            ParetoPoint(customer_share=rank / n, value_share=value / total if total else 0.0)
+        )
+    return out
+
+
+def pareto_share(session: Session, customer_share: float = 0.2) -> float:
+    """Return the share of predicted value the top ``customer_share`` of customers bring."""
+    n, total = _scored_count_and_total(session)
+    if n == 0 or total == 0:
+        return 0.0
+    top = max(1, round(customer_share * n))
+    value = session.scalar(
+        select(func.coalesce(func.sum(CustomerValue.clv), 0)).where(CustomerValue.value_rank <= top)
+    )
+    return float(value or 0) / total
+
+
+def clv_histogram(session: Session, bins: int = 20) -> list[HistogramBin]:
+    """Return how many customers fall in each of ``bins`` equal CLV ranges (min to max)."""
+    if not 1 <= bins <= 200:
+        raise InvalidInputError(
+            "bins must be between 1 and 200.", code=ValueErrorCode.BAD_PARAMETER
+        )
+    found: Any = session.execute(
+        select(func.min(CustomerValue.clv), func.max(CustomerValue.clv))
+    ).one()
+    if found[0] is None:
+        return []
+    low, high = Decimal(str(found[0])), Decimal(str(found[1]))
+    width = (high - low) / bins if high > low else Decimal("0")
+    edges = [low + width * i for i in range(1, bins)] if width else []
+    # One pass: how many lie below each inner edge; the differences are the bins.
+    below = session.execute(
+        select(
+            func.count(),
+            *[func.sum(case((CustomerValue.clv < edge, 1), else_=0)) for edge in edges],
+        )
+    ).one()
+    n = int(below[0])
+    cumulative = [int(v or 0) for v in below[1:]] + [n]
+    counts = [cumulative[0]] + [b - a for a, b in itertools.pairwise(cumulative)]
+    if not width:
+        return [HistogramBin(lower=low, upper=high, n_customers=n)]
+    cents = Decimal("0.01")
+    return [
+        HistogramBin(
+            lower=(low + width * i).quantize(cents),
+            upper=(low + width * (i + 1)).quantize(cents),
+            n_customers=count,
+        )
+        for i, count in enumerate(counts)
+    ]
+
+
+def _valued_query() -> Select[*tuple[Any, ...]]:
+    owner = aliased(User)
+    return (
+        select(
+            Customer.id,
+            Customer.name,
+            Customer.owner_id,
+            owner.name,
+            CustomerValue.clv,
+            CustomerValue.p_alive,
+            CustomerValue.expected_purchases,
+            CustomerValue.tier,
+            CustomerValue.rfm_segment,
+            CustomerValue.value_rank,
+        )
+        .select_from(CustomerValue)
+        .join(Customer, Customer.id == CustomerValue.customer_id)
+        .outerjoin(owner, owner.id == Customer.owner_id)
+    )
+
+
+def list_valued_customers(
+    session: Session,
+    *,
+    tier: ValueTier | str | None = None,
+    segment: str | None = None,
+    owner_id: int | None = None,
+    sort: str = "clv",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ValuedCustomer], int]:
+    """Return a page of scored customers and how many match.
+
+    Parameters
+    ----------
+    tier, segment, owner_id
+        Filters (all optional).
+    sort
+        One of :data:`SORTS`; scores sort highest first, ``-`` in front reverses
+        (``-clv``: least valuable first). Ties go by customer id.
+
+    Raises
+    ------
+    InvalidInputError
+        An unknown tier or sort.
+    """
+    key = sort.removeprefix("-")
+    if key not in SORTS:
+        raise InvalidInputError(
+            f"Unknown sort {sort!r}; use one of {', '.join(SORTS)} (a leading - reverses).",
+            code=ValueErrorCode.BAD_SORT,
+        )
+    column, descending = SORTS[key]
+    if sort.startswith("-"):
+        descending = not descending
+    filters = []
+    if tier is not None:
+        try:
+            filters.append(CustomerValue.tier == ValueTier(tier))
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"Unknown tier {tier!r}; use one of {', '.join(t.value for t in ValueTier)}.",
+                code=ValueErrorCode.BAD_PARAMETER,
+            ) from exc
+    if segment is not None:
+        filters.append(CustomerValue.rfm_segment == segment)
+    if owner_id is not None:
+        filters.append(Customer.owner_id == owner_id)
+    count = session.scalar(
+        select(func.count())
+        .select_from(CustomerValue)
+        .join(Customer, Customer.id == CustomerValue.customer_id)
+        .where(*filters)
+    )
+    rows = session.execute(
+        _valued_query()
+        .where(*filters)
+        .order_by(column.desc() if descending else column.asc(), Customer.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    data = [
+        ValuedCustomer(
+            customer_id=r[0],
+            name=r[1],
+            owner_id=r[2],
+            owner_name=r[3],
+            clv=Decimal(str(r[4])).quantize(Decimal("0.01")),
+            p_alive=r[5],
+            expected_purchases=r[6],
+            tier=r[7],
+            rfm_segment=r[8],
+            value_rank=r[9],
+        )
+        for r in rows
+    ]
+    return data, int(count or 0)
+
+
+def list_owner_customers(
+    session: Session, owner_id: int, *, limit: int = 50, offset: int = 0
+) -> tuple[list[OwnerCustomer], int]:
+    """Return a page of the customers ``owner_id`` owns, most valuable first, and their count.
+
+    Each row carries CLV, P(alive), tier and segment (empty when not scored) and the days
+    since our last outbound interaction with the customer.
+    """
+    last_outbound = (
+        select(Interaction.customer_id, func.max(Interaction.occurred_at).label("at"))
+        .where(Interaction.direction == Direction.OUTBOUND)
+        .group_by(Interaction.customer_id)
+        .subquery()
+    )
+    mine = (Customer.owner_id == owner_id, Customer.merged_into_id.is_(None))
+    count = session.scalar(select(func.count()).select_from(Customer).where(*mine))
+    rows = session.execute(
+        select(
+            Customer.id,
+            Customer.name,
+            CustomerValue.clv,
+            CustomerValue.p_alive,
+            CustomerValue.tier,
+            CustomerValue.rfm_segment,
+            last_outbound.c.at,
+        )
+        .select_from(Customer)
+        .outerjoin(CustomerValue, CustomerValue.customer_id == Customer.id)
+        .outerjoin(last_outbound, last_outbound.c.customer_id == Customer.id)
+        .where(*mine)
+        .order_by(
+            case((CustomerValue.clv.is_(None), 1), else_=0),
+            CustomerValue.clv.desc(),
+            Customer.id,
+        )
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    now = utcnow()
+    data = []
+    for cid, name, clv, p_alive, tier, segment, at in rows:
+        data.append(
+            OwnerCustomer(
+                customer_id=cid,
+                name=name,
+                clv=None if clv is None else Decimal(str(clv)).quantize(Decimal("0.01")),
+                p_alive=p_alive,
+                tier=tier,
+                rfm_segment=segment,
+                last_outbound_at=at,
+                days_since_contact=None if at is None else max(0, (now - at).days),
+            )
+        )
+    return data, int(count or 0)
+
+
+def value_tiers() -> Sequence[str]:
+    """Return the tier codes, VIP first."""
+    return [tier.value for tier in ValueTier]

@@ -1,0 +1,156 @@
+"""Customer value: the value dashboard, "run analysis now" and an owner's "my customers"."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from kehu.core import KehuError
+from kehu.jobs.value import run_value_analysis
+from kehu.users import Role, list_users, user_actor
+from kehu.value import (
+    ValueRunStatus,
+    ValueTier,
+    clv_histogram,
+    latest_value_run,
+    list_owner_customers,
+    list_valued_customers,
+    pareto_curve,
+    pareto_share,
+    tier_summary,
+)
+from kehu.web.csrf import verify_csrf
+from kehu.web.deps import CurrentUser, DbSession, Manager, can_manage, current_user
+from kehu.web.rendering import flash, is_htmx, render
+from kehu.web.value_view import (
+    SEGMENT_CODES,
+    calibration_chart,
+    histogram_chart,
+    holdout_skipped,
+    model_parameters,
+    pareto_chart,
+    tier_cards,
+)
+
+router = APIRouter()
+
+PAGE_SIZE = 25
+#: The share of customers marked on the Pareto chart (the "20" of 80/20).
+PARETO_AT = 0.2
+TIERS = tuple(tier.value for tier in ValueTier)
+
+
+def _n_pages(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
+@router.get("/value", dependencies=[Depends(current_user)])
+def value_dashboard(
+    request: Request,
+    db: DbSession,
+    tier: Annotated[str, Query(max_length=16)] = "",
+    segment: Annotated[str, Query(max_length=32)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Show the latest analysis run, tier sizes, the charts and the most valuable customers.
+
+    Unknown ``tier`` or ``segment`` values are ignored (the filter shows "all").
+    """
+    tier = tier if tier in TIERS else ""
+    segment = segment if segment in SEGMENT_CODES else ""
+    run = latest_value_run(db)
+    attempt = latest_value_run(db, include_failed=True)
+    rows, total = list_valued_customers(
+        db,
+        tier=tier or None,
+        segment=segment or None,
+        sort="clv",
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    context: dict[str, Any] = {
+        "run": run,
+        "attempt": attempt if attempt is not None and attempt is not run else None,
+        "rows": rows,
+        "total": total,
+        "page": page,
+        "n_pages": _n_pages(total),
+        "tier": tier,
+        "segment": segment,
+        "tiers": TIERS,
+        "segments": SEGMENT_CODES,
+        "nav": "value",
+    }
+    if is_htmx(request) and request.headers.get("HX-Target") == "value-top":
+        return render(request, "value/_top.html", context)
+    context.update(
+        {
+            "cards": tier_cards(tier_summary(db)),
+            "pareto": pareto_chart(
+                pareto_curve(db, points=50), at=PARETO_AT, share_at=pareto_share(db, PARETO_AT)
+            ),
+            "histogram": histogram_chart(clv_histogram(db, bins=20)),
+            "calibration": calibration_chart(run),
+            "holdout_skipped": holdout_skipped(run),
+            "parameters": model_parameters(run),
+        }
+    )
+    return render(request, "value/dashboard.html", context)
+
+
+@router.post("/value/run", dependencies=[Depends(verify_csrf)])
+def run_analysis(request: Request, db: DbSession, user: Manager) -> Response:
+    """Run the customer-value analysis now and say how it went (admins and managers)."""
+    try:
+        run = run_value_analysis(db, actor=user_actor(user))
+    except KehuError as exc:
+        db.rollback()
+        flash(request, "error", "The analysis failed: {reason}", reason=exc.message)
+        return RedirectResponse("/value", status_code=303)
+    db.commit()
+    if run.status == ValueRunStatus.SUCCEEDED:
+        flash(
+            request,
+            "success",
+            "Analysis {id} finished: {n} customers scored, {vip} VIP.",
+            id=run.id,
+            n=run.n_scored,
+            vip=run.n_vip,
+        )
+    else:
+        # The job's message already says that the run failed, and why.
+        flash(request, "error", run.message or "The analysis failed.")
+    return RedirectResponse("/value", status_code=303)
+
+
+@router.get("/me/customers")
+def my_customers(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    owner: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """List the customers a user owns, the most valuable first.
+
+    Admins and managers may pick another owner with ``owner``; everyone else sees their own.
+    """
+    owners = [u for u in list_users(db) if u.role == Role.OWNER and u.is_active]
+    owner_id = user.id
+    if can_manage(user) and owner is not None:
+        owner_id = owner
+    rows, total = list_owner_customers(db, owner_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render(
+        request,
+        "value/my_customers.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "n_pages": _n_pages(total),
+            "owners": owners if can_manage(user) else [],
+            "owner_id": owner_id,
+            "owner_name": next((u.name for u in owners if u.id == owner_id), user.name),
+            "nav": "me",
+        },
+    )
