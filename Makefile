@@ -28,6 +28,7 @@ test: $(VENV)/.installed-dev
 	@scripts/check-test-services.sh
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
