@@ -1,7 +1,9 @@
 """Ingest: read → map → validate → load → report, for customers, products, orders and more."""
 
 from kehu.ingest.kinds import KINDS, FieldSpec, describe_kind, template_csv
+from kehu.ingest.mapping import DATE_FORMAT_KEY, delete_mapping, suggest_mapping
 from kehu.ingest.models import ImportMapping, ImportRun
+from kehu.ingest.preview import preview_import
 from kehu.ingest.readers import FORMATS, read_table
 from kehu.ingest.report import MAX_STORED_ERRORS, errors_csv
 from kehu.ingest.runs import (
@@ -26,6 +28,7 @@ def detect_columns(data: bytes, filename: str) -> list[str]:
 
 
 __all__ = [
+    "DATE_FORMAT_KEY",
     "DEFAULT_MAX_BYTES",
     "FORMATS",
     "KINDS",
@@ -33,13 +36,16 @@ __all__ = [
     "FieldSpec",
     "ImportMapping",
     "ImportRun",
+    "delete_mapping",
     "describe_kind",
     "detect_columns",
     "errors_csv",
     "get_import_run",
     "list_import_runs",
     "list_mappings",
+    "preview_import",
     "run_import",
     "save_mapping",
+    "suggest_mapping",
     "template_csv",
 ]
