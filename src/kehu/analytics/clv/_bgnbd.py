@@ -8,6 +8,7 @@ from typing_extensions import override
 
 from kehu.analytics._base import FloatArray
 from kehu.analytics.clv._common import CompressedRFT, PurchaseCountModel
+from kehu.analytics.clv._mle import ValueAndGradient
 
 
 class BetaGeoModel(PurchaseCountModel):
@@ -114,6 +115,95 @@ class BetaGeoModel(PurchaseCountModel):
         return g
 
     @override
+    def _prepare_total(self, d: CompressedRFT) -> ValueAndGradient:
+        """Return the total log-likelihood and gradient, data-only terms precomputed.
+
+        Per tuple, ``log L = A(x) + a3 + softplus(a4 - a3)``. The sums of ``A(x)`` and ``a3``
+        need only the weights per distinct ``x`` and per distinct ``T``; only the softplus term
+        (for tuples that can be dead) is evaluated per tuple, on logs of ``alpha + T`` and
+        ``alpha + t_x`` taken once per distinct value and gathered.
+        """
+        k = self._shift
+        xs, xi = d.split("x")
+        txs, txi = d.split("t_x")
+        Ts, Ti = d.split("T")
+        w = d.weight
+        total = float(w.sum())
+        w_x = np.bincount(xi, weights=w, minlength=len(xs))
+        w_T = np.bincount(Ti, weights=w, minlength=len(Ts))
+        wx_T = np.bincount(Ti, weights=w * d.x, minlength=len(Ts))
+        dead = (d.x > 0) | (k == 1)
+        xi_d, txi_d, Ti_d = xi[dead], txi[dead], Ti[dead]
+        w_d, x_d = w[dead], d.x[dead]
+        xs_k = xs + k
+
+        xi_d = xi_d.astype(np.intp)
+        txi_d = txi_d.astype(np.intp)
+        Ti_d = Ti_d.astype(np.intp)
+        # Work buffers reused at every evaluation (no allocation in the optimiser's loop).
+        spread, diff, e, tmp, tmp2 = (np.empty(len(x_d)) for _ in range(5))
+
+        def value_and_grad(theta: FloatArray) -> tuple[float, FloatArray]:
+            r, alpha, a, b = (float(value) for value in theta)
+            log_aT = np.log(alpha + Ts)
+            log_atx = np.log(alpha + txs)
+            with np.errstate(invalid="ignore", divide="ignore"):  # b + x - 1 < 0 at x = 0
+                log_bx = np.log(b + xs_k - 1)
+            np.take(log_aT, Ti_d, out=spread, mode="clip")
+            np.subtract(spread, np.take(log_atx, txi_d, out=tmp, mode="clip"), out=spread)
+            # diff = a4 - a3 = log(a) - log(b + x - 1 + k) + (r + x) * spread
+            np.take(log_bx, xi_d, out=diff, mode="clip")
+            np.subtract(np.log(a), diff, out=diff)
+            np.add(x_d, r, out=tmp2)  # r + x
+            np.multiply(tmp2, spread, out=tmp)
+            np.add(diff, tmp, out=diff)
+            # softplus(diff) and expit(diff) from one exp (np.log1p / logaddexp are 3x slower):
+            # log(1 + e) with e <= 1 loses nothing that matters in a sum of millions.
+            np.abs(diff, out=e)
+            np.negative(e, out=e)
+            np.exp(e, out=e)
+            np.add(e, 1.0, out=tmp)
+            np.log(tmp, out=tmp)
+            softplus_sum = float(w_d @ tmp) + float(w_d @ np.maximum(diff, 0.0, out=tmp))
+            w4 = expit(diff, out=diff)
+            w4 *= w_d
+            # Per distinct x first (as the per-tuple formula): the gamma-function differences
+            # stay small where a and b run large, instead of cancelling between big sums.
+            a12 = (
+                gammaln(r + xs)
+                - gammaln(r)
+                + r * np.log(alpha)
+                + gammaln(a + b)
+                + gammaln(b + xs_k)
+                - gammaln(b)
+                - gammaln(a + b + xs_k)
+            )
+            value = w_x @ a12 - (r * w_T + wx_T) @ log_aT + softplus_sum
+            psi_ab = digamma(a + b) - digamma(a + b + xs_k)
+            inv_aT = 1.0 / (alpha + Ts)
+            inv_atx = 1.0 / (alpha + txs)
+            w4_x = np.bincount(xi_d, weights=w4, minlength=len(xs))
+            sum_w4 = float(w4.sum())
+            g_r = float(w4 @ spread)
+            np.take(inv_aT, Ti_d, out=spread, mode="clip")
+            np.subtract(spread, np.take(inv_atx, txi_d, out=tmp, mode="clip"), out=spread)
+            np.multiply(tmp2, w4, out=tmp2)  # (r + x) * w4
+            g_alpha = float(tmp2 @ spread)
+            seen = w4_x > 0
+            grad = np.array(
+                [
+                    w_x @ (digamma(r + xs) - digamma(r) + np.log(alpha)) - w_T @ log_aT + g_r,
+                    total * r / alpha - (r * w_T + wx_T) @ inv_aT + g_alpha,
+                    w_x @ psi_ab + sum_w4 / a,
+                    w_x @ (psi_ab + digamma(b + xs_k) - digamma(b))
+                    - w4_x[seen] @ (1.0 / (b + xs_k[seen] - 1)),
+                ]
+            )
+            return -float(value), -grad
+
+        return value_and_grad
+
+    @override
     def _p_alive(self, theta: FloatArray, d: CompressedRFT, t: float) -> FloatArray:
         r, alpha, a, b = theta
         _, _, a3, a4 = self._terms(theta, d)
@@ -129,22 +219,45 @@ class BetaGeoModel(PurchaseCountModel):
         survive = np.exp(a * np.log1p(-w)) * hyp2f1(a, a + b + k - r, a + b + d.x + k, w)
         return np.asarray(now * survive, dtype=np.float64)
 
-    @override
-    def _expected(self, theta: FloatArray, d: CompressedRFT, t: float) -> FloatArray:
+    def _expected_given_alive(
+        self, theta: FloatArray, x: FloatArray, T: FloatArray, t: float
+    ) -> FloatArray:
+        """Return expected purchases in the next ``t`` units for a customer alive now.
+
+        FHL (2005) eq. 10 (Batislam et al. 2007 for MBG) divided by P(alive); it depends on
+        ``x`` and ``T`` only. The factor ((alpha+T)/(alpha+T+t))^(r+x)
+        2F1(r+x, b+x+k; a+b+x-1+k; z) overflows for large x; Euler's transformation turns it
+        into (1-z)^(a-1) 2F1(a+b-1+k-r, a-1; a+b+x-1+k; z), z = t / (alpha + T + t), whose
+        parameters stay small.
+        """
         r, alpha, a, b = theta
-        x, T, k = d.x, d.T, self._shift
-        if t == 0:
-            return np.zeros_like(x)
-        # FHL (2005) eq. 10 (Batislam et al. 2007 for MBG). The factor
-        # ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+k; a+b+x-1+k; z) overflows for large x;
-        # Euler's transformation turns it into (1-z)^(a-1) 2F1(a+b-1+k-r, a-1; a+b+x-1+k; z),
-        # z = t / (alpha + T + t), whose parameters stay small.
+        k = self._shift
         z = t / (alpha + T + t)
         c = a + b + x - 1 + k
         term = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 + k - r, a - 1, c, z)
-        return np.asarray(
-            (c / (a - 1)) * (1.0 - term) * self._p_alive(theta, d, 0.0), dtype=np.float64
-        )
+        return np.asarray((c / (a - 1)) * (1.0 - term), dtype=np.float64)
+
+    @override
+    def _expected(self, theta: FloatArray, d: CompressedRFT, t: float) -> FloatArray:
+        if t == 0:
+            return np.zeros_like(d.x)
+        # The hypergeometric part is computed once per distinct (x, T) pair.
+        xs, Ts, pair = d.pairs_x_T()
+        given_alive = self._expected_given_alive(theta, xs, Ts, t)
+        return np.asarray(given_alive[pair] * self._p_alive(theta, d, 0.0), dtype=np.float64)
+
+    @override
+    def _discounted_purchases(
+        self, theta: FloatArray, d: CompressedRFT, times: FloatArray, discounts: FloatArray
+    ) -> FloatArray:
+        xs, Ts, pair = d.pairs_x_T()
+        factor = np.zeros_like(xs)
+        previous = np.zeros_like(xs)
+        for t, discount in zip(times.tolist(), discounts.tolist(), strict=True):
+            cumulative = self._expected_given_alive(theta, xs, Ts, t) if t > 0 else previous
+            factor += (cumulative - previous) * discount
+            previous = cumulative
+        return np.asarray(factor[pair] * self._p_alive(theta, d, 0.0), dtype=np.float64)
 
 
 class ModifiedBetaGeoModel(BetaGeoModel):

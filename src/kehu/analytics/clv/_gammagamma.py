@@ -12,12 +12,12 @@ from sklearn.utils.validation import check_is_fitted
 from kehu.analytics._base import (
     FloatArray,
     InvalidDataError,
-    compress_rows,
     float_column,
     require_columns,
     to_arrow,
 )
-from kehu.analytics.clv._mle import fit_log_params
+from kehu.analytics.clv._common import compress_encoded, factorize
+from kehu.analytics.clv._mle import ValueAndGradient, fit_log_params
 
 
 def _read_spend(data: Any) -> tuple[FloatArray, FloatArray]:
@@ -28,6 +28,49 @@ def _read_spend(data: Any) -> tuple[FloatArray, FloatArray]:
         raise InvalidDataError("The customer summary is empty.", code="analytics.empty")
     count_column = "n_monetary" if "n_monetary" in table.column_names else "frequency"
     return float_column(table, count_column), float_column(table, "monetary_value")
+
+
+def _prepare_total(x: FloatArray, m: FloatArray, weight: FloatArray) -> ValueAndGradient:
+    """Total negative log-likelihood and gradient, data-only terms precomputed.
+
+    Per pair, ``log L = gammaln(px+q) - gammaln(px) - gammaln(q) + q log v + (px-1) log m +
+    px log x - (px+q) log(xm + v)``: the gamma functions need only the distinct counts ``x``,
+    the ``log m`` and ``log x`` terms are constants times ``p``, so one log per pair remains.
+    """
+    xs, xi = factorize(x)
+    w_x = np.bincount(xi, weights=weight, minlength=len(xs))
+    total = float(weight.sum())
+    wx = weight * x
+    xm = x * m
+    s_logm = float(weight @ np.log(m))
+    s_xlogmx = float(wx @ (np.log(m) + np.log(x)))
+
+    def value_and_grad(theta: FloatArray) -> tuple[float, FloatArray]:
+        p, q, v = (float(value) for value in theta)
+        pxs = p * xs
+        log_xm_v = np.log(xm + v)
+        inv_xm_v = 1.0 / (xm + v)
+        wx_log, w_log = float(wx @ log_xm_v), float(weight @ log_xm_v)
+        wx_inv, w_inv = float(wx @ inv_xm_v), float(weight @ inv_xm_v)
+        value = (
+            w_x @ (gammaln(pxs + q) - gammaln(pxs))
+            + total * (q * np.log(v) - gammaln(q))
+            + p * s_xlogmx
+            - s_logm
+            - p * wx_log
+            - q * w_log
+        )
+        psi = digamma(pxs + q)
+        grad = np.array(
+            [
+                (w_x * xs) @ (psi - digamma(pxs)) + s_xlogmx - wx_log,
+                w_x @ psi + total * (np.log(v) - digamma(q)) - w_log,
+                total * q / v - p * wx_inv - q * w_inv,
+            ]
+        )
+        return -float(value), -grad
+
+    return value_and_grad
 
 
 class GammaGammaModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stubs
@@ -138,13 +181,15 @@ class GammaGammaModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships no 
                 "transaction cannot be estimated.",
                 code="analytics.no_repeat",
             )
-        (x, m), weight, _ = compress_rows(count[usable], mean[usable])
+        (x, m), weight, _ = compress_encoded(factorize(count[usable]), factorize(mean[usable]))
 
         def neg_log_lik(theta: FloatArray) -> float:
             return -float(weight @ self._log_lik(theta, x, m))
 
+        value_and_grad = _prepare_total(x, m, weight)
+
         def gradient(theta: FloatArray) -> FloatArray:
-            return -(weight @ self._log_lik_grad(theta, x, m))
+            return value_and_grad(theta)[1]
 
         result = fit_log_params(
             neg_log_lik,
@@ -155,6 +200,7 @@ class GammaGammaModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships no 
             tol=float(self.tol),
             max_iter=int(self.max_iter),
             model_name=self.model_name,
+            value_and_grad=value_and_grad,
         )
         self.params_ = dict(zip(self.param_names, result.params.tolist(), strict=True))
         self.standard_errors_ = dict(

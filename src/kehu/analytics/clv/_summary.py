@@ -69,45 +69,52 @@ def summary_expr(
     # One purchase occasion per customer and day: the net amount that day, and whether the day
     # had at least one order (a row with amount >= 0) rather than returns only.
     daily = t.group_by(["customer_id", "day"]).aggregate(
-        net=t.amount.sum(), n_orders=(t.amount >= 0).cast("int64").sum()
+        net=t.amount.sum(), n_orders=t.count(where=t.amount >= 0)
     )
     occasions = daily.filter(daily.n_orders > 0)
     cal_end = ibis.date(calibration_end)
     cal = occasions.filter(occasions.day <= cal_end)
-    firsts = cal.group_by("customer_id").aggregate(
-        first_purchase=cal.day.min(), last_purchase=cal.day.max(), n_days=cal.count()
+    # One pass per customer (no join back onto the days): the first day's net comes from
+    # arg_min over the days, and the repeat days' spend is the positive days' spend less it.
+    paid = cal.net > 0
+    per = cal.group_by("customer_id").aggregate(
+        first_purchase=cal.day.min(),
+        last_purchase=cal.day.max(),
+        n_days=cal.count(),
+        paid_spend=cal.net.sum(where=paid),
+        n_paid=cal.count(where=paid),
+        first_net=cal.net.argmin(cal.day),
     )
-    cal = cal.join(firsts, "customer_id")
-    repeat_paid = (cal.day > cal.first_purchase) & (cal.net > 0)
-    money = cal.group_by("customer_id").aggregate(
-        spend=repeat_paid.ifelse(cal.net, 0.0).sum(),
-        n_monetary=repeat_paid.cast("int64").sum(),
-    )
-    s = firsts.join(money, "customer_id")
+    first_paid = per.first_net > 0
+    spend = per.paid_spend.fill_null(0.0) - first_paid.ifelse(per.first_net, 0.0)
+    n_monetary = per.n_paid - first_paid.cast("int64")
     unit = ibis.literal(float(unit_days))
-    summary = s.select(
-        customer_id=s.customer_id,
-        frequency=(s.n_days - 1).cast("int64"),
-        recency=s.last_purchase.delta(s.first_purchase, unit="day").cast("float64") / unit,
-        T=cal_end.delta(s.first_purchase, unit="day").cast("float64") / unit,
-        monetary_value=(s.n_monetary > 0).ifelse(s.spend / s.n_monetary.cast("float64"), 0.0),
-        n_monetary=s.n_monetary.cast("int64"),
-        first_purchase=s.first_purchase,
-        last_purchase=s.last_purchase,
+    summary = per.select(
+        customer_id=per.customer_id,
+        frequency=(per.n_days - 1).cast("int64"),
+        recency=per.last_purchase.delta(per.first_purchase, unit="day").cast("float64") / unit,
+        T=cal_end.delta(per.first_purchase, unit="day").cast("float64") / unit,
+        monetary_value=(n_monetary > 0).ifelse(spend / n_monetary.cast("float64"), 0.0),
+        n_monetary=n_monetary.cast("int64"),
+        first_purchase=per.first_purchase,
+        last_purchase=per.last_purchase,
     )
     if holdout_end is None:
-        return summary
+        # Customer ids are grouped on as they come (integers hash faster than their text) and
+        # handed back as text.
+        return summary.mutate(customer_id=summary.customer_id.cast("string"))
     hold = occasions.filter((occasions.day > cal_end) & (occasions.day <= ibis.date(holdout_end)))
     hold_paid = hold.net > 0
     hold_stats = hold.group_by("customer_id").aggregate(
         frequency_holdout=hold.count(),
-        hold_spend=hold_paid.ifelse(hold.net, 0.0).sum(),
-        hold_paid_days=hold_paid.cast("int64").sum(),
+        hold_spend=hold.net.sum(where=hold_paid),
+        hold_paid_days=hold.count(where=hold_paid),
     )
     joined = summary.left_join(hold_stats, "customer_id")
     duration = float((holdout_end - calibration_end).days) / unit_days
     return joined.select(
-        *[joined[name] for name in SUMMARY_COLUMNS],
+        joined.customer_id.cast("string").name("customer_id"),
+        *[joined[name] for name in SUMMARY_COLUMNS[1:]],
         frequency_holdout=joined.frequency_holdout.fill_null(0).cast("int64"),
         monetary_value_holdout=(joined.hold_paid_days.fill_null(0) > 0).ifelse(
             joined.hold_spend / joined.hold_paid_days.cast("float64"), 0.0
@@ -209,7 +216,8 @@ def summarize_transactions(
 
     con = ibis.duckdb.connect()
     try:
-        raw = con.create_table("transactions", table)
+        # A view on the Arrow table (no copy into DuckDB).
+        raw = ibis.memtable(table)
         complete = raw.filter(raw.customer_id.notnull() & raw.day.notnull() & raw.amount.notnull())
         in_window = complete.filter(complete.day <= ibis.date(observation_end))
         counts = con.to_pyarrow(
@@ -294,6 +302,9 @@ def _normalise(table: pa.Table, time_column: str) -> pa.Table:
             code="analytics.bad_type",
         ) from exc
     customer = table.column("customer_id")
-    if not pa.types.is_string(customer.type):
+    # Integer ids stay integers until the summary (grouping on them is cheaper); the summary
+    # hands every id back as text.
+    kind = customer.type
+    if not (pa.types.is_string(kind) or pa.types.is_integer(kind)):
         customer = pc.cast(customer, pa.string())
     return pa.table({"customer_id": customer, "day": column, "amount": amount})

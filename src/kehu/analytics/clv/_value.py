@@ -56,11 +56,9 @@ def customer_lifetime_value(
     value_per_purchase = spend.expected_spend(X)
     d = read_rft(X)
     month = DAYS_PER_MONTH / unit_days
-    factor = np.zeros_like(d.x)
-    previous = np.zeros_like(d.x)
+    steps = np.arange(1, months + 1, dtype=np.float64)
     with np.errstate(all="ignore"):
-        for i in range(1, months + 1):
-            cumulative = purchases._expected(theta, d, i * month)
-            factor += (cumulative - previous) / (1.0 + discount_rate) ** i
-            previous = cumulative
+        factor = purchases._discounted_purchases(
+            theta, d, steps * month, 1.0 / (1.0 + discount_rate) ** steps
+        )
     return np.asarray(d.expand(factor) * value_per_purchase, dtype=np.float64)
