@@ -7,18 +7,40 @@ costs more than the insert itself at a million rows.
 """
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from kehu.store.base import UTCDateTime
+
 #: Page cache (negative: KiB) SQLite gets during a bulk insert.
 SQLITE_BULK_CACHE_KIB = -262_144
 
 
+def _sqlite_utc_timestamp(value: datetime) -> str:
+    """Format an aware timestamp as SQLAlchemy's SQLite DATETIME stores it (naive UTC).
+
+    The same text as ``UTCDateTime``'s bind processor followed by SQLite's DATETIME one, in a
+    single ``strftime``; a test keeps the two identical. At 100k orders this halves the Python
+    work of the orders insert.
+    """
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column; use kehu.core.utcnow()")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def _processors(table: Table, columns: Sequence[str], session: Session) -> list[Any]:
     dialect = session.get_bind().dialect
-    return [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    processors = []
+    for name in columns:
+        column_type = table.c[name].type
+        if dialect.name == "sqlite" and isinstance(column_type, UTCDateTime):
+            processors.append(_sqlite_utc_timestamp)
+        else:
+            processors.append(column_type._cached_bind_processor(dialect))
+    return processors
 
 
 class _Memo(dict[Any, Any]):
