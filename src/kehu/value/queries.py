@@ -232,6 +232,7 @@ def _valued_query() -> Select[*tuple[Any, ...]]:
             CustomerValue.tier,
             CustomerValue.rfm_segment,
             CustomerValue.value_rank,
+            Customer.external_id,
         )
         .select_from(CustomerValue)
         .join(Customer, Customer.id == CustomerValue.customer_id)
@@ -311,6 +312,7 @@ def list_valued_customers(
             tier=r[7],
             rfm_segment=r[8],
             value_rank=r[9],
+            external_id=r[10],
         )
         for r in rows
     ]
@@ -342,6 +344,7 @@ def list_owner_customers(
             CustomerValue.tier,
             CustomerValue.rfm_segment,
             last_outbound.c.at,
+            Customer.external_id,
         )
         .select_from(Customer)
         .outerjoin(CustomerValue, CustomerValue.customer_id == Customer.id)
@@ -357,11 +360,12 @@ def list_owner_customers(
     ).all()
     now = utcnow()
     data = []
-    for cid, name, clv, p_alive, tier, segment, at in rows:
+    for cid, name, clv, p_alive, tier, segment, at, external_id in rows:
         data.append(
             OwnerCustomer(
                 customer_id=cid,
                 name=name,
+                external_id=external_id,
                 clv=None if clv is None else Decimal(str(clv)).quantize(Decimal("0.01")),
                 p_alive=p_alive,
                 tier=tier,

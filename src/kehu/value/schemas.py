@@ -100,6 +100,7 @@ class ValuedCustomer(BaseModel):
 
     customer_id: int
     name: str
+    external_id: str | None = None
     owner_id: int | None
     owner_name: str | None
     clv: Decimal
@@ -122,6 +123,7 @@ class OwnerCustomer(BaseModel):
 
     customer_id: int
     name: str
+    external_id: str | None = None
     clv: Decimal | None
     p_alive: float | None
     tier: ValueTier | None
