@@ -181,20 +181,49 @@ def pareto_share(session: Session, customer_share: float = 0.2) -> float:
     return float(value or 0) / total
 
 
-def clv_histogram(session: Session, bins: int = 20) -> list[HistogramBin]:
-    """Return how many customers fall in each of ``bins`` equal CLV ranges (min to max)."""
+def clv_histogram(session: Session, bins: int = 20, *, scale: str = "log") -> list[HistogramBin]:
+    """Return how many customers fall in each of ``bins`` CLV ranges, lowest first.
+
+    Lifetime values are heavy-tailed (a few wholesalers are worth a hundred times the median
+    customer), so equal-width ranges put nearly everyone in the first bar. With ``scale="log"``
+    (the default) the inner edges are spaced geometrically from the smallest CLV of at least one
+    unit of money to the largest, and the first range also holds everything below; ``"linear"``
+    gives equal widths from the minimum to the maximum.
+    """
     if not 1 <= bins <= 200:
         raise InvalidInputError(
             "bins must be between 1 and 200.", code=ValueErrorCode.BAD_PARAMETER
         )
+    if scale not in ("log", "linear"):
+        raise InvalidInputError(
+            f"Unknown scale {scale!r}; use log or linear.", code=ValueErrorCode.BAD_PARAMETER
+        )
     found: Any = session.execute(
-        select(func.min(CustomerValue.clv), func.max(CustomerValue.clv))
+        select(
+            func.min(CustomerValue.clv),
+            func.max(CustomerValue.clv),
+            func.min(case((CustomerValue.clv >= 1, CustomerValue.clv), else_=None)),
+        )
     ).one()
     if found[0] is None:
         return []
     low, high = Decimal(str(found[0])), Decimal(str(found[1]))
-    width = (high - low) / bins if high > low else Decimal("0")
-    edges = [low + width * i for i in range(1, bins)] if width else []
+    cents = Decimal("0.01")
+    if high <= low:
+        n = session.scalar(select(func.count()).select_from(CustomerValue)) or 0
+        return [HistogramBin(lower=low, upper=high, n_customers=int(n))]
+    start = Decimal(str(found[2])) if found[2] is not None else None
+    if scale == "log" and start is not None and high > start:
+        ratio = float(high / start)
+        inner = [start * Decimal(str(ratio ** (i / bins))) for i in range(1, bins)]
+    else:
+        width = (high - low) / bins
+        inner = [low + width * i for i in range(1, bins)]
+    # Rounded to cents and strictly increasing (tiny ranges can round two edges together).
+    edges: list[Decimal] = []
+    for edge in (e.quantize(cents) for e in inner):
+        if low < edge < high and (not edges or edge > edges[-1]):
+            edges.append(edge)
     # One pass: how many lie below each inner edge; the differences are the bins.
     below = session.execute(
         select(
@@ -205,15 +234,9 @@ def clv_histogram(session: Session, bins: int = 20) -> list[HistogramBin]:
     n = int(below[0])
     cumulative = [int(v or 0) for v in below[1:]] + [n]
     counts = [cumulative[0]] + [b - a for a, b in itertools.pairwise(cumulative)]
-    if not width:
-        return [HistogramBin(lower=low, upper=high, n_customers=n)]
-    cents = Decimal("0.01")
+    bounds = [low.quantize(cents), *edges, high.quantize(cents)]
     return [
-        HistogramBin(
-            lower=(low + width * i).quantize(cents),
-            upper=(low + width * (i + 1)).quantize(cents),
-            n_customers=count,
-        )
+        HistogramBin(lower=bounds[i], upper=bounds[i + 1], n_customers=count)
         for i, count in enumerate(counts)
     ]
 
