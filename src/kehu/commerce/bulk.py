@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kehu.audit import record
 from kehu.commerce.models import Order, OrderKind, OrderLine, Product
 from kehu.core import Actor, utcnow
-from kehu.store.bulk import insert_columns, insert_rows, select_by_keys
+from kehu.store.bulk import insert_columns, insert_rows, select_by_keys, sqlite_timestamps
 
 _CHUNK = 900  # below SQLite's oldest bound-parameter limit
 _ORDERS: Table = Order.__table__  # type: ignore[assignment]  # a Table at run time
@@ -328,6 +328,29 @@ def _order_rows(orders: BulkOrders, chosen: list[int], now: datetime) -> list[tu
     ]
 
 
+def _sqlite_order_columns(orders: BulkOrders, chosen: list[int], now: datetime) -> list[list[Any]]:
+    """Return the columns of :func:`_order_rows` as SQLite stores them, built column-wise."""
+    totals = orders.totals_cents()
+    every = len(chosen) == len(orders)
+
+    def pick(values: list[Any]) -> list[Any]:
+        return values if every else [values[i] for i in chosen]
+
+    (stamp,) = sqlite_timestamps([now])
+    return [
+        pick(orders.external_id),
+        pick(orders.customer_id),
+        [kind.value for kind in pick(orders.kind)],
+        sqlite_timestamps(pick(orders.ordered_at)),
+        pick(orders.channel),
+        pick(orders.currency),
+        pick(orders.country),
+        [total / 100 for total in pick(totals)],  # as float(Decimal): both round correctly
+        [stamp] * len(chosen),
+        [stamp] * len(chosen),
+    ]
+
+
 def _insert_lines(session: Session, orders: BulkOrders, chosen: list[int], ids: list[int]) -> None:
     """Insert the lines of orders ``chosen`` (in that order), whose stored ids are ``ids``."""
     sizes = np.diff(orders.offsets)
@@ -390,11 +413,11 @@ def _insert_orders(session: Session, orders: BulkOrders, chosen: list[int]) -> l
         where_new = None
     else:
         floor = session.scalar(select(func.coalesce(func.max(_ORDERS.c.id), 0)))
-        insert_rows(
+        insert_columns(
             session,
             _ORDERS,
             _ORDER_COLUMNS,
-            _order_rows(orders, chosen, now),
+            _sqlite_order_columns(orders, chosen, now),
             ignore_conflicts=True,  # an order created meanwhile by another import stays
         )
         # SQLite gives new rows ids above the largest: one range read finds them all.

@@ -112,7 +112,9 @@ def _arrow_csv_columns(
     lengths -= (lengths > 0) & (buffer[np.maximum(closing, 0)] == 13)
     lines = np.flatnonzero(lengths > 0) + 1
     lines = lines[lines > 1]
-    if len(lines) != parsed.num_rows or data.count(b"\r") != data.count(b"\r\n"):
+    if len(lines) != parsed.num_rows or (
+        b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
+    ):
         return None  # rows spanning lines, or lone carriage returns (the csv module splits)
     columns = [parsed.column(names[i]).combine_chunks() for i in indexes]
     return columns, lines.astype(np.int64)
@@ -273,7 +275,8 @@ def _sniff_delimiter(header_line: str) -> str:
 
 
 def _read_csv(text: str, filename: str) -> Table:
-    first = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]  # not split(): that copies the whole file
     if not first.strip():
         raise _reject(f"{filename} has no header row (its first line is empty).", "ingest.empty")
     delimiter = _sniff_delimiter(first)

@@ -7,7 +7,7 @@ costs more than the insert itself at a million rows.
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table
@@ -31,9 +31,36 @@ def _sqlite_utc_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def sqlite_timestamps(values: Sequence[datetime]) -> list[str]:
+    """Return aware timestamps as SQLite stores them (as :func:`_sqlite_utc_timestamp` does).
+
+    Formatted by NumPy from their microseconds, all at once; the few that NumPy would print
+    differently (before year 1000) go through :func:`_sqlite_utc_timestamp`.
+    """
+    import numpy as np
+
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    micro = timedelta(microseconds=1)
+    try:
+        micros = np.array([(value - epoch) // micro for value in values], dtype=np.int64)
+    except TypeError:  # a naive timestamp: say so as the column type would
+        return [_sqlite_utc_timestamp(value) for value in values]
+    printed = np.char.replace(
+        np.datetime_as_string(micros.view("datetime64[us]"), unit="us"), "T", " "
+    ).tolist()
+    for i in np.flatnonzero(micros < _YEAR_1000_MICROS).tolist():
+        printed[i] = _sqlite_utc_timestamp(values[i])
+    return printed  # type: ignore[no-any-return]
+
+
+_YEAR_1000_MICROS = (datetime(1000, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // (
+    timedelta(microseconds=1)
+)
+
+
 def _processors(table: Table, columns: Sequence[str], session: Session) -> list[Any]:
     dialect = session.get_bind().dialect
-    processors = []
+    processors: list[Any] = []
     for name in columns:
         column_type = table.c[name].type
         if dialect.name == "sqlite" and isinstance(column_type, UTCDateTime):
@@ -128,33 +155,46 @@ def insert_rows(
 
 
 def insert_columns(
-    session: Session, table: Table, columns: Sequence[str], values: Sequence[Any]
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    values: Sequence[Any],
+    *,
+    ignore_conflicts: bool = False,
 ) -> None:
-    """Insert rows given as columns (NumPy or Arrow arrays of driver-ready values).
+    """Insert rows given as columns (NumPy or Arrow arrays, or lists, of driver-ready values).
 
     Nothing goes through the column types: the caller gives what the driver stores (on
-    SQLite, floats for ``Numeric``; on PostgreSQL, Arrow decimals). SQLite gets one
-    ``executemany`` of plain tuples; PostgreSQL one ``COPY`` of CSV that Arrow writes.
+    SQLite, floats for ``Numeric`` and :func:`sqlite_timestamps` for timestamps; on
+    PostgreSQL, Arrow decimals). SQLite gets one ``executemany`` of plain tuples; PostgreSQL
+    one ``COPY`` of CSV that Arrow writes. ``ignore_conflicts`` (SQLite only) skips the rows
+    that would break a unique key.
     """
     names = ", ".join(columns)
     driver = session.connection().connection.driver_connection
     if session.get_bind().dialect.name != "postgresql":
         import numpy as np
 
-        lists = [v.tolist() if isinstance(v, np.ndarray) else v.to_pylist() for v in values]
+        lists = [
+            v if isinstance(v, list) else v.tolist() if isinstance(v, np.ndarray) else v.to_pylist()
+            for v in values
+        ]
         marks = ", ".join("?" for _ in columns)
+        verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
         cursor = driver.cursor()  # type: ignore[union-attr]
         (previous_cache,) = cursor.execute("PRAGMA cache_size").fetchone()
         cursor.execute(f"PRAGMA cache_size={SQLITE_BULK_CACHE_KIB}")
         try:
             cursor.executemany(
-                f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608
+                f"{verb} INTO {table.name} ({names}) VALUES ({marks})",
                 zip(*lists, strict=True),
             )
         finally:
             cursor.execute(f"PRAGMA cache_size={int(previous_cache)}")
             cursor.close()
         return
+    if ignore_conflicts:
+        raise ValueError("insert_columns ignores conflicts on SQLite only; use insert_rows")
     import io
 
     import pyarrow as pa
