@@ -1,5 +1,7 @@
 """REST API v1 (FastAPI): bearer-token authentication, roles on every route, JSON errors."""
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
@@ -14,8 +16,23 @@ from kehu.api.routes import (
     users,
     value,
 )
+from kehu.api.schemas import ErrorPublic
 
 API_PREFIX = "/api/v1"
+
+#: The error answers every route may give, declared in the OpenAPI with their real shape (the
+#: API answers its own error JSON, not FastAPI's ``HTTPValidationError``).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorPublic, "description": description}
+    for status, description in {
+        400: "The request is well-formed but cannot be carried out as asked.",
+        401: "Not authenticated: no, an unknown, an expired or a revoked token.",
+        403: "The token's user may not do this.",
+        404: "A record the request names does not exist.",
+        409: "The change conflicts with data already stored.",
+        422: "Invalid input; `errors` names each invalid field.",
+    }.items()
+}
 
 #: The feature routers, in the order they are mounted under :data:`API_PREFIX`.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -39,7 +56,10 @@ def operation_id(route: APIRoute) -> str:
 def build_router() -> APIRouter:
     """Return the router holding every API v1 route."""
     router = APIRouter(
-        prefix=API_PREFIX, route_class=ApiRoute, generate_unique_id_function=operation_id
+        prefix=API_PREFIX,
+        route_class=ApiRoute,
+        generate_unique_id_function=operation_id,
+        responses=ERROR_RESPONSES,
     )
     for feature_router in ROUTERS:
         router.include_router(feature_router, generate_unique_id_function=operation_id)
@@ -55,4 +75,4 @@ def install(app: FastAPI) -> None:
     app.include_router(build_router(), generate_unique_id_function=operation_id)
 
 
-__all__ = ["API_PREFIX", "ROUTERS", "build_router", "install", "operation_id"]
+__all__ = ["API_PREFIX", "ERROR_RESPONSES", "ROUTERS", "build_router", "install", "operation_id"]

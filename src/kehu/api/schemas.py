@@ -56,6 +56,32 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# ---------------------------------------------------------------- errors
+
+
+class FieldErrorPublic(BaseModel):
+    """One invalid part of a request."""
+
+    field: str = Field(examples=["body email"])
+    message: str
+    type: str
+
+
+class ErrorPublic(BaseModel):
+    """Every error the API answers: a message a person can act on and a stable code.
+
+    Validation errors (422 ``invalid``) list each invalid field in ``errors``; some feature
+    errors carry ``details``; an internal error (500) carries the ``request_id`` it was logged
+    under.
+    """
+
+    detail: str = Field(examples=["Customer 7 does not exist."])
+    code: str = Field(examples=["not_found"])
+    errors: list[FieldErrorPublic] | None = None
+    details: Any = None
+    request_id: str | None = None
+
+
 # ---------------------------------------------------------------- auth and users
 
 
