@@ -6,6 +6,7 @@ These files are small next to order logs, so each row goes through the feature's
 savepoint: a row loads whole or not at all.
 """
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +51,7 @@ class RecordsOutcome:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-class _Loader:
+class _Loader(ABC):
     """Shared walk over the rows: validation, duplicate keys within the file, progress."""
 
     entity = ""
@@ -129,11 +130,13 @@ class _Loader:
             progress(self.outcome.n_rows, self.outcome.n_rows)
         return self.outcome
 
+    @abstractmethod
     def key(self, row: Any) -> tuple[str | None, str | None]:
-        raise NotImplementedError
+        """Return the row's key field and value (for duplicate detection and error reports)."""
 
+    @abstractmethod
     def load(self, row: Any) -> str:
-        raise NotImplementedError
+        """Load one validated row; return created, updated or unchanged."""
 
     def customer_id(self, row: InteractionRow | ConsentRow) -> int:
         """Find the customer a row refers to by external id or e-mail."""

@@ -1,6 +1,7 @@
 """What every purchase-count model shares: input checks, compression, fit, join-back."""
 
 import weakref
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar, Self
@@ -250,7 +251,7 @@ def _check_rft(x: FloatArray, t_x: FloatArray, T: FloatArray) -> None:
         )
 
 
-class PurchaseCountModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stubs
+class PurchaseCountModel(BaseEstimator, ABC):  # type: ignore[misc]  # sklearn ships no stubs
     """Base of the BG/NBD, MBG/NBD and Pareto/NBD models (not public).
 
     Subclasses declare ``param_names`` and implement the per-tuple log-likelihood, expected
@@ -282,8 +283,9 @@ class PurchaseCountModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships 
         self.unidentified_dropout = unidentified_dropout
 
     # -- to implement ---------------------------------------------------------------------------
+    @abstractmethod
     def _log_lik(self, theta: FloatArray, d: CompressedRFT) -> FloatArray:
-        raise NotImplementedError
+        """Per-tuple log-likelihood."""
 
     def _log_lik_grad(self, theta: FloatArray, d: CompressedRFT) -> FloatArray | None:
         """Per-tuple gradient (tuples x params), or None to differentiate numerically."""
@@ -299,8 +301,9 @@ class PurchaseCountModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships 
         del d
         return None
 
+    @abstractmethod
     def _expected(self, theta: FloatArray, d: CompressedRFT, t: float) -> FloatArray:
-        raise NotImplementedError
+        """Per-tuple expected purchases in the next ``t`` units."""
 
     def _discounted_purchases(
         self, theta: FloatArray, d: CompressedRFT, times: FloatArray, discounts: FloatArray
@@ -314,8 +317,9 @@ class PurchaseCountModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships 
             previous = cumulative
         return factor
 
+    @abstractmethod
     def _p_alive(self, theta: FloatArray, d: CompressedRFT, t: float) -> FloatArray:
-        raise NotImplementedError
+        """Per-tuple probability of being alive ``t`` units after the calibration end."""
 
     # -- the contract ---------------------------------------------------------------------------
     def fit(self, X: Any, y: None = None) -> Self:
