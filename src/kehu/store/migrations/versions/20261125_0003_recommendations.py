@@ -1,0 +1,21 @@
+"""recommendation events, impressions and restraint state
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-25 01:00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Create the tables (filled in with the feature)."""
+
+
+def downgrade() -> None:
+    """Drop the tables (filled in with the feature)."""
