@@ -100,6 +100,12 @@ CASES = [
     ("GET", "/api/v1/customers/{customer}/value", None, ALL, 404),
     ("GET", "/api/v1/me/customers", None, ALL, 200),
     ("POST", "/api/v1/value/runs", None, MANAGERS, 201),
+    # --- recommendations (issue 4) ---
+    # --- end recommendations ---
+    # --- service desk (issue 5) ---
+    # --- end service desk ---
+    # --- voice of the customer (issue 6) ---
+    # --- end voice of the customer ---
 ]
 
 
