@@ -15,15 +15,16 @@ LOCALES = Path(__file__).resolve().parents[1] / "src" / "kehu" / "web" / "locale
 
 
 def main(path: str) -> None:
+    """Merge the messages of ``path`` into both catalogues."""
     new: dict[str, str] = json.loads(Path(path).read_text(encoding="utf-8"))
     with open(LOCALES / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # helpers working side by side must not lose keys
-        for locale, value_of in (("en", lambda k, v: k), ("zh-CN", lambda k, v: v)):
+        for locale, chinese in (("en", False), ("zh-CN", True)):
             file = LOCALES / f"{locale}.json"
             data = json.loads(file.read_text(encoding="utf-8"))
-            data.update({k: value_of(k, v) for k, v in new.items()})
+            data.update({k: (v if chinese else k) for k, v in new.items()})
             file.write_text(json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
-    print(f"added {len(new)} messages to en.json and zh-CN.json")
+    print(f"added {len(new)} messages to en.json and zh-CN.json")  # noqa: T201 - a script
 
 
 if __name__ == "__main__":

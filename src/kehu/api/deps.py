@@ -22,7 +22,7 @@ Record-level scoping (an owner sees only their customers) is not applied yet; it
 """
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kehu.api.errors import SESSION_STATE_KEY
 from kehu.core import Actor, PermissionDeniedError, Settings
+from kehu.store import open_session
 from kehu.users import Role, User, find_user_by_token
 
 ALL_ROLES: tuple[Role, ...] = tuple(Role)
@@ -48,6 +49,28 @@ _bearer = HTTPBearer(
 )
 
 
+#: Methods whose requests only read, unless the route says otherwise (:func:`writes_on_read`).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITES_ATTRIBUTE = "kehu_writes_on_read"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes_on_read(endpoint: F) -> F:
+    """Mark a GET route that also writes (say, it records what it served).
+
+    Its transaction then begins ready to write on SQLite (:data:`kehu.store.WRITE_OPTIONS`).
+    """
+    setattr(endpoint, _WRITES_ATTRIBUTE, True)
+    return endpoint
+
+
+def _writes(request: Request) -> bool:
+    if request.method not in READ_METHODS:
+        return True
+    route = request.scope.get("route")
+    return bool(getattr(getattr(route, "endpoint", None), _WRITES_ATTRIBUTE, False))
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """Yield a session for this request.
 
@@ -55,7 +78,7 @@ def get_session(request: Request) -> Iterator[Session]:
     when it fails; here it is only opened and closed.
     """
     factory: sessionmaker[Session] = request.app.state.session_factory
-    session = factory()
+    session = open_session(factory, writes=_writes(request))
     setattr(request.state, SESSION_STATE_KEY, session)
     try:
         yield session
@@ -167,4 +190,5 @@ __all__ = [
     "get_current_user",
     "get_session",
     "require_roles",
+    "writes_on_read",
 ]

@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from typing_extensions import override
@@ -37,6 +37,7 @@ _HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    503: "busy",
 }
 
 
@@ -117,6 +118,16 @@ def error_response(request: Request, exc: Exception) -> JSONResponse:
                 "code": "conflict",
             },
         )
+    if isinstance(exc, OperationalError) and _is_busy(exc):
+        return JSONResponse(
+            status_code=503,
+            content={
+                "detail": "The database is busy with another change; nothing was changed. "
+                "Retry in a few seconds.",
+                "code": "busy",
+            },
+            headers={"Retry-After": "5"},
+        )
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     logger.exception(
         "unexpected error in %s %s (request %s)", request.method, request.url.path, request_id
@@ -126,6 +137,12 @@ def error_response(request: Request, exc: Exception) -> JSONResponse:
         content={"detail": "internal error", "request_id": request_id},
         headers={"X-Request-ID": request_id},
     )
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    """Tell whether the database refused for now (SQLite's lock, PostgreSQL's lock timeout)."""
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "lock timeout" in text or "deadlock" in text
 
 
 class ApiRoute(APIRoute):

@@ -23,8 +23,22 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+#: Execution option naming how a SQLite transaction begins (see :data:`WRITE_OPTIONS`).
+SQLITE_BEGIN_OPTION = "kehu_sqlite_begin"
+#: Session execution options for a transaction that will write.
+#:
+#: SQLite has one writer at a time. A transaction begun DEFERRED reads first and asks for the
+#: write lock at its first write; if another connection committed in between, SQLite answers
+#: "database is locked" at once (waiting cannot help: the snapshot it read is stale). A
+#: transaction begun IMMEDIATE takes the write lock up front and so waits its turn (busy
+#: timeout) instead. Requests that write open their session with these options; reads stay
+#: DEFERRED so they never wait for a writer (WAL). PostgreSQL ignores the option.
+WRITE_OPTIONS: dict[str, Any] = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
+
+
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -61,13 +75,19 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def open_session(factory: sessionmaker[Session], *, writes: bool = False) -> Session:
+    """Return a new session; ``writes=True`` begins it ready to write (:data:`WRITE_OPTIONS`)."""
+    return factory(execution_options=WRITE_OPTIONS) if writes else factory()
+
+
 @contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+def session_scope(factory: sessionmaker[Session], *, writes: bool = True) -> Iterator[Session]:
     """Open a session that commits on success and rolls back on any error.
 
-    This is the transaction boundary the delivery layers (api, web, cli) own.
+    This is the transaction boundary the delivery layers (api, web, cli) own. Sessions write
+    unless told otherwise (``writes=False`` for a read-only request).
     """
-    session = factory()
+    session = open_session(factory, writes=writes)
     try:
         yield session
         session.commit()

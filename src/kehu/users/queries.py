@@ -1,6 +1,7 @@
 """Reads for users and tokens."""
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +34,10 @@ def list_departments(session: Session) -> Sequence[Department]:
     return session.scalars(select(Department).order_by(Department.code)).all()
 
 
+#: How precisely an API token's ``last_used_at`` is kept.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
 def find_user_by_token(session: Session, secret: str) -> User | None:
     """Return the active user owning a valid (unrevoked, unexpired) token, or ``None``."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
@@ -43,5 +48,8 @@ def find_user_by_token(session: Session, secret: str) -> User | None:
         return None
     if not token.user.is_active:
         return None
-    token.last_used_at = now
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
+        # Recorded to the minute: a read request then writes nothing (a write per request
+        # made concurrent reads queue for SQLite's single writer).
+        token.last_used_at = now
     return token.user

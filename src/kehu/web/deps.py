@@ -27,6 +27,11 @@ class Viewer:
     locale: str
 
 
+#: Methods whose requests only read (their SQLite transaction begins DEFERRED, see
+#: :data:`kehu.store.WRITE_OPTIONS`).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class LoginRequiredError(Exception):
     """Nobody (or a deactivated user) is signed in; the handler sends them to the login page."""
 
@@ -37,7 +42,7 @@ def get_db(request: Request) -> Iterator[Session]:
     The console owns the transaction: operations only flush.
     """
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with session_scope(factory) as session:
+    with session_scope(factory, writes=request.method not in READ_METHODS) as session:
         yield session
 
 
