@@ -36,12 +36,20 @@ def _registry() -> dict[str, type[BaseEstimator]]:
         ModifiedBetaGeoModel,
         ParetoNBDModel,
     )
+    from kehu.analytics.recommend import (
+        AlsoBoughtRecommender,
+        BuyAgainRecommender,
+        Recommender,
+    )
 
     classes: list[type[BaseEstimator]] = [
         BetaGeoModel,
         GammaGammaModel,
         ModifiedBetaGeoModel,
         ParetoNBDModel,
+        AlsoBoughtRecommender,
+        BuyAgainRecommender,
+        Recommender,
     ]
     return {f"{cls.__module__.rsplit('._', 1)[0]}.{cls.__name__}": cls for cls in classes}
 

@@ -11,6 +11,9 @@ from kehu.cli._context import console, err_console, open_session
 from kehu.core import Actor, KehuError, get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from kehu.core import Settings
     from kehu.value import TierSize, ValueRun
 
 
@@ -71,6 +74,7 @@ def analyze_command(
                 )
                 if run.message:
                     console.print(f"[yellow]Note:[/yellow] {run.message}")
+            _train_recommender(session, settings)
     except KehuError as exc:
         err_console.print(f"[red]Error:[/red] {exc.message}")
         raise typer.Exit(1) from exc
@@ -118,3 +122,19 @@ def _print_tiers(tiers: "list[TierSize]", currency: str) -> None:
             f"{tier.value_share:.0%}",
         )
     console.print(table)
+
+
+def _train_recommender(session: "Session", settings: "Settings") -> None:
+    """Train the recommender after the value analysis (issue 4) and say how it went."""
+    from kehu.jobs.recommend import train_recommender
+
+    with console.status("Training the recommender..."):
+        report = train_recommender(session, settings=settings)
+    if report.trained:
+        console.print(
+            f"Recommender trained on {report.n_lines:,} order lines ({report.n_customers:,} "
+            f"customers, {report.n_items:,} items) in {report.seconds:.1f} s; saved in "
+            f"{report.path}."
+        )
+    else:
+        console.print(f"[yellow]Recommender not trained:[/yellow] {report.message}")

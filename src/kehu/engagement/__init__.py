@@ -1,7 +1,47 @@
-"""Engagement: every contact made with a customer (later: recommendations, tasks, surprises)."""
+"""Engagement: every contact made with a customer, and feedback on recommendations."""
 
-from kehu.engagement.models import Direction, Interaction
-from kehu.engagement.operations import log_interaction
-from kehu.engagement.queries import list_interactions
+from kehu.engagement.models import (
+    Direction,
+    Interaction,
+    RecommendationEvent,
+    RecommendationEventKind,
+)
+from kehu.engagement.operations import (
+    CLOCK_SKEW,
+    MAX_EVENTS_PER_BATCH,
+    log_interaction,
+    record_impressions,
+    record_recommendation_events,
+)
+from kehu.engagement.queries import (
+    FeedbackEvent,
+    count_feedback_events,
+    list_feedback_events,
+    list_interactions,
+)
+from kehu.engagement.schemas import (
+    EventOutcome,
+    RecommendationEventIn,
+    RecommendationEventResult,
+    RecommendationEventsResult,
+)
 
-__all__ = ["Direction", "Interaction", "list_interactions", "log_interaction"]
+__all__ = [
+    "CLOCK_SKEW",
+    "MAX_EVENTS_PER_BATCH",
+    "Direction",
+    "EventOutcome",
+    "FeedbackEvent",
+    "Interaction",
+    "RecommendationEvent",
+    "RecommendationEventIn",
+    "RecommendationEventKind",
+    "RecommendationEventResult",
+    "RecommendationEventsResult",
+    "count_feedback_events",
+    "list_feedback_events",
+    "list_interactions",
+    "log_interaction",
+    "record_impressions",
+    "record_recommendation_events",
+]

@@ -1,11 +1,14 @@
-"""Reads for interactions."""
+"""Reads for interactions and recommendation feedback events."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kehu.engagement.models import Interaction
+from kehu.commerce import Product
+from kehu.engagement.models import Interaction, RecommendationEvent, RecommendationEventKind
 
 
 def list_interactions(
@@ -22,3 +25,72 @@ def list_interactions(
         .offset(offset)
     ).all()
     return rows, total
+
+
+@dataclass(frozen=True)
+class FeedbackEvent:
+    """A feedback event with its item's SKU (what serving and the console need)."""
+
+    event_id: str
+    kind: RecommendationEventKind
+    item_id: str
+    item_name: str
+    channel: str
+    occurred_at: datetime
+    serve_id: str | None
+    position: int | None
+
+
+def list_feedback_events(
+    session: Session,
+    customer_id: int,
+    *,
+    since: datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[FeedbackEvent]:
+    """Return a customer's feedback events, newest first (optionally only those after ``since``)."""
+    query = (
+        select(
+            RecommendationEvent.event_id,
+            RecommendationEvent.kind,
+            Product.sku,
+            Product.name,
+            RecommendationEvent.channel,
+            RecommendationEvent.occurred_at,
+            RecommendationEvent.serve_id,
+            RecommendationEvent.position,
+        )
+        .join(Product, Product.id == RecommendationEvent.product_id)
+        .where(RecommendationEvent.customer_id == customer_id)
+    )
+    if since is not None:
+        query = query.where(RecommendationEvent.occurred_at >= since)
+    query = query.order_by(
+        RecommendationEvent.occurred_at.desc(), RecommendationEvent.id.desc()
+    ).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        FeedbackEvent(
+            event_id=row[0],
+            kind=RecommendationEventKind(row[1]),
+            item_id=row[2],
+            item_name=row[3],
+            channel=row[4],
+            occurred_at=row[5],
+            serve_id=row[6],
+            position=row[7],
+        )
+        for row in session.execute(query)
+    ]
+
+
+def count_feedback_events(session: Session, customer_id: int) -> dict[str, int]:
+    """Return how many feedback events of each kind a customer has."""
+    rows = session.execute(
+        select(RecommendationEvent.kind, func.count())
+        .where(RecommendationEvent.customer_id == customer_id)
+        .group_by(RecommendationEvent.kind)
+    ).all()
+    return {str(kind): int(n) for kind, n in rows}

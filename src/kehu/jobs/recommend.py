@@ -1,0 +1,463 @@
+"""Recommendations: train the recommender on the store's order lines, and serve it with restraint.
+
+- **Training** pulls the sale lines of known, active customers into Arrow, fits
+  :class:`kehu.analytics.recommend.Recommender` and saves it (JSON + ``.npz``, never a pickle)
+  in ``<model dir>/recommender``, replacing the previous one only once the new one is
+  complete.
+- **Serving** loads that model once per process and again whenever the saved one changes
+  (its ``params.json`` is rewritten by every training). Before any training the popular items
+  by number of orders in the last 90 days of data are served, with the reason ``popular``, so
+  a new installation answers something useful rather than an error.
+- **Restraint** (:mod:`kehu.playbooks.restraint`) is applied on top of the model's candidates
+  from the customer's feedback events and the consent in force for the channel. In channels
+  that show the list to the customer (all but ``console``) serving records one impression per
+  item shown, unless the caller says ``record=False``; the impressions carry the ``serve_id``,
+  and their event ids are ``<serve_id>:<product id>``, so a request retried with the same
+  ``serve_id`` gets the same list and records nothing twice.
+"""
+
+import datetime as dt
+import logging
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from kehu.analytics.persistence import load_model, save_model
+from kehu.analytics.recommend import Reason, Recommendation, Recommender
+from kehu.commerce import Order, OrderKind, OrderLine, Product
+from kehu.core import InvalidInputError, KehuError, Settings, utcnow
+from kehu.customers import Customer, current_consents
+from kehu.engagement import list_feedback_events, record_impressions
+from kehu.playbooks.restraint import (
+    Candidate,
+    Event,
+    RestraintPolicy,
+    Withheld,
+    apply_restraint,
+)
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "recommender"
+#: Candidates asked of the model per item wanted, so that withheld items can be replaced.
+CANDIDATE_FACTOR = 3
+#: Most items one request may ask for.
+MAX_K = 100
+#: Window of the popularity fallback (before any model is trained).
+POPULAR_DAYS = 90
+
+
+# ------------------------------------------------------------------ data
+
+
+def load_order_lines(session: Session, *, until: dt.datetime | None = None) -> pa.Table:
+    """Return the sale lines of known, active customers (before ``until``, UTC) as Arrow.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``customer_id`` (int64), ``order_id`` (the order's external id), ``item_id`` (the
+        product's SKU), ``timestamp`` (UTC) and ``quantity`` (int64), the columns
+        :class:`kehu.analytics.recommend.Recommender` takes.
+    """
+    query = (
+        select(
+            Order.customer_id, Order.external_id, Product.sku, Order.ordered_at, OrderLine.quantity
+        )
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(
+            Order.kind == OrderKind.SALE,
+            OrderLine.quantity > 0,
+            Customer.merged_into_id.is_(None),
+            Customer.is_active.is_(True),
+        )
+    )
+    if until is not None:
+        query = query.where(Order.ordered_at < until)
+    rows = session.execute(query).all()
+    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+    return pa.table(
+        {
+            "customer_id": pa.array(columns[0], pa.int64()),
+            "order_id": pa.array(columns[1], pa.string()),
+            "item_id": pa.array(columns[2], pa.string()),
+            "timestamp": pc.cast(
+                pa.array(columns[3], pa.timestamp("us", tz="UTC")),
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "quantity": pa.array(columns[4], pa.int64()),
+        }
+    )
+
+
+# ------------------------------------------------------------------ where models live
+
+
+def model_dir(settings: Settings) -> Path:
+    """Return the folder of fitted models.
+
+    ``KEHU_MODEL_DIR`` when set; otherwise ``models/`` beside the SQLite file, or
+    ``<KEHU_DATA_DIR>/models`` for other databases.
+    """
+    if settings.model_dir is not None:
+        return Path(settings.model_dir)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(str(url.database)).resolve().parent / "models"
+    return Path(settings.data_dir) / "models"
+
+
+def recommender_path(settings: Settings) -> Path:
+    """Return the folder the trained recommender is saved in."""
+    return model_dir(settings) / MODEL_NAME
+
+
+# ------------------------------------------------------------------ training
+
+
+@dataclass
+class TrainingReport:
+    """What :func:`train_recommender` did."""
+
+    trained: bool
+    message: str
+    path: Path | None = None
+    n_lines: int = 0
+    n_customers: int = 0
+    n_items: int = 0
+    seconds: float = 0.0
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Put ``new`` at ``target``; a reader sees the old or the new model, never half of one."""
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def train_recommender(
+    session: Session, *, settings: Settings, until: dt.datetime | None = None, **params: Any
+) -> TrainingReport:
+    """Fit the recommender on the store's sale lines and save it for serving.
+
+    Data that cannot train a model (no sale lines) give a report with ``trained=False`` and
+    the reason, not an exception; serving then keeps the previous model (or the popular items).
+    """
+    started = time.perf_counter()
+    lines = load_order_lines(session, until=until)
+    if lines.num_rows == 0:
+        return TrainingReport(
+            trained=False,
+            message="There are no sale lines of known customers to learn from; import orders "
+            "first (`kehu import orders FILE`). Until then the popular items are served.",
+        )
+    try:
+        model = Recommender(**params).fit(lines)
+        target = recommender_path(settings)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(f".{target.name}.new-{uuid.uuid4().hex[:8]}")
+        save_model(
+            model,
+            staging,
+            metrics={"n_lines": float(lines.num_rows), "trained_at": time.time()},
+        )
+        _replace_folder(staging, target)
+    except (KehuError, OSError, ValueError, TypeError) as exc:
+        message = exc.message if isinstance(exc, KehuError) else f"{type(exc).__name__}: {exc}"
+        log.warning("recommender training failed: %s", message)
+        return TrainingReport(
+            trained=False,
+            message=f"The recommender could not be trained: {message}",
+            n_lines=lines.num_rows,
+        )
+    return TrainingReport(
+        trained=True,
+        message="",
+        path=target,
+        n_lines=lines.num_rows,
+        n_customers=len(model.customer_ids_),
+        n_items=len(model.item_ids_),
+        seconds=time.perf_counter() - started,
+    )
+
+
+# ------------------------------------------------------------------ loading for serving
+
+
+class _ModelCache:
+    """The loaded recommender, reloaded when its saved ``params.json`` changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[str, int, int] | None = None
+        self._model: Recommender | None = None
+        self._trained_at: dt.datetime | None = None
+
+    def get(self, path: Path) -> tuple[Recommender | None, dt.datetime | None]:
+        marker = path / "params.json"
+        try:
+            stat = marker.stat()
+        except OSError:
+            return None, None
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if key != self._key:
+                try:
+                    model = load_model(path)
+                except (KehuError, OSError, ValueError) as exc:
+                    # Being replaced right now, or unreadable: keep serving what we have.
+                    log.warning("recommender at %s not loaded: %s", path, exc)
+                    return self._model, self._trained_at
+                if not isinstance(model, Recommender):
+                    return self._model, self._trained_at
+                self._model, self._key = model, key
+                self._trained_at = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC)
+            return self._model, self._trained_at
+
+    def clear(self) -> None:
+        with self._lock:
+            self._key, self._model, self._trained_at = None, None, None
+
+
+_cache = _ModelCache()
+
+
+def load_recommender(settings: Settings) -> tuple[Recommender | None, dt.datetime | None]:
+    """Return the trained recommender and when it was saved, or ``(None, None)``.
+
+    Cached per process; a newer saved model (``kehu analyze`` in another process) is picked up
+    on the next call.
+    """
+    return _cache.get(recommender_path(settings))
+
+
+def forget_loaded_recommender() -> None:
+    """Drop the cached model (tests, or after deleting the model folder)."""
+    _cache.clear()
+
+
+def popular_items(session: Session, *, k: int, exclude: set[str]) -> list[Recommendation]:
+    """Return the items in most orders over the last :data:`POPULAR_DAYS` days of data."""
+    newest = session.scalar(select(func.max(Order.ordered_at)).where(Order.kind == OrderKind.SALE))
+    if newest is None:
+        return []
+    n_orders = func.count(func.distinct(Order.id))
+    rows = session.execute(
+        select(Product.sku, n_orders)
+        .join(OrderLine, OrderLine.product_id == Product.id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.kind == OrderKind.SALE,
+            Order.ordered_at >= newest - dt.timedelta(days=POPULAR_DAYS),
+            Product.in_stock.is_(True),
+        )
+        .group_by(Product.sku)
+        .order_by(n_orders.desc(), Product.sku)
+        .limit(k + len(exclude))
+    ).all()
+    top = max((int(n) for _, n in rows), default=1)
+    return [
+        Recommendation(sku, int(n) / top, (Reason("popular", None, None, 1.0),))
+        for sku, n in rows
+        if sku not in exclude
+    ][:k]
+
+
+# ------------------------------------------------------------------ serving
+
+
+@dataclass(frozen=True)
+class ServedItem:
+    """One item served: the model's recommendation after restraint."""
+
+    item_id: str
+    name: str
+    score: float
+    model_score: float
+    discount: float
+    reasons: tuple[Reason, ...]
+
+
+@dataclass
+class Served:
+    """A served list and everything that decided it."""
+
+    customer_id: int
+    channel: str
+    serve_id: str
+    served_at: dt.datetime
+    items: list[ServedItem]
+    withheld: list[Withheld]
+    channel_closed: Withheld | None
+    budget: int
+    n_ignored_in_a_row: int
+    model: str
+    model_trained_at: dt.datetime | None
+    n_recorded: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _history(
+    session: Session, customer_id: int, *, since: dt.datetime, serve_id: str
+) -> list[Event]:
+    return [
+        Event(e.kind.value, e.item_id, e.occurred_at, e.channel, e.serve_id)
+        for e in list_feedback_events(session, customer_id, since=since)
+        if e.serve_id != serve_id
+    ]
+
+
+def _products(session: Session, skus: set[str]) -> dict[str, tuple[int, str, str]]:
+    """Return (product id, name, category) per known SKU.
+
+    Not cached across requests: ids must come from the request's own transaction (a product
+    created in a transaction that was rolled back must never be referred to).
+    """
+    found: dict[str, tuple[int, str, str]] = {}
+    ordered = sorted(skus)
+    for start in range(0, len(ordered), 500):
+        rows = session.execute(
+            select(Product.sku, Product.id, Product.name, Product.category).where(
+                Product.sku.in_(ordered[start : start + 500])
+            )
+        ).all()
+        found.update({sku: (pid, name, category) for sku, pid, name, category in rows})
+    return found
+
+
+def item_names(session: Session, skus: set[str]) -> dict[str, str]:
+    """Return the product name of each known SKU (reasons name items by SKU)."""
+    return {sku: name for sku, (_, name, _) in _products(session, skus).items()}
+
+
+def serve_recommendations(
+    session: Session,
+    customer_id: int,
+    *,
+    settings: Settings,
+    channel: str = "web",
+    k: int = 10,
+    record: bool | None = None,
+    serve_id: str | None = None,
+    now: dt.datetime | None = None,
+    policy: RestraintPolicy | None = None,
+) -> Served:
+    """Return up to ``k`` recommendations for a customer in a channel, with restraint applied.
+
+    Parameters
+    ----------
+    record
+        Record the items shown as impressions; default: yes in channels that show the list to
+        the customer, no in ``console``.
+    serve_id
+        The caller's id of this request; retrying with the same one returns the same list and
+        records nothing twice. Default: a new random id.
+
+    Raises
+    ------
+    InvalidInputError
+        An unknown channel, or ``k`` out of range.
+    """
+    policy = policy or RestraintPolicy.from_settings(settings)
+    channel = channel.strip().lower()
+    rule = policy.channel(channel)
+    if rule is None:
+        names = ", ".join(r.name for r in policy.channels)
+        raise InvalidInputError(
+            f"There is no channel {channel!r}; use one of: {names}.", code="recs.unknown_channel"
+        )
+    if not 1 <= k <= MAX_K:
+        raise InvalidInputError(f"k must be between 1 and {MAX_K}.", code="recs.bad_k")
+    now = now or utcnow()
+    serve_id = serve_id or uuid.uuid4().hex
+    consent = current_consents(session, customer_id).get((channel, policy.consent_purpose))
+    history = _history(
+        session, customer_id, since=now - dt.timedelta(days=policy.lookback_days), serve_id=serve_id
+    )
+    model, trained_at = load_recommender(settings)
+    n_candidates = min(k * CANDIDATE_FACTOR + len({e.item_id for e in history}), 1000)
+    if model is not None:
+        proposals = model.recommend(customer_id, k=n_candidates)
+        source = "recommender"
+    else:
+        proposals = popular_items(session, k=n_candidates, exclude=set())
+        source = "popular (no model trained yet)"
+    products = _products(session, {p.item_id for p in proposals} | {e.item_id for e in history})
+    # Items the store no longer knows (a model older than a deletion) are not served.
+    proposals = [p for p in proposals if p.item_id in products]
+    decision = apply_restraint(
+        [Candidate(p.item_id, p.score, products[p.item_id][2]) for p in proposals],
+        history,
+        k=k,
+        now=now,
+        policy=policy,
+        channel=rule,
+        consent=None if consent is None else str(consent),
+        categories={sku: category for sku, (_, _, category) in products.items()},
+    )
+    by_id = {p.item_id: p for p in proposals}
+    items = [
+        ServedItem(
+            item_id=s.item_id,
+            name=products[s.item_id][1],
+            score=s.score,
+            model_score=s.model_score,
+            discount=s.factor,
+            reasons=by_id[s.item_id].reasons,
+        )
+        for s in decision.shown
+    ]
+    served = Served(
+        customer_id=customer_id,
+        channel=channel,
+        serve_id=serve_id,
+        served_at=now,
+        items=items,
+        withheld=decision.withheld,
+        channel_closed=decision.channel_closed,
+        budget=decision.budget,
+        n_ignored_in_a_row=decision.n_ignored_in_a_row,
+        model=source,
+        model_trained_at=trained_at,
+    )
+    if (rule.displays if record is None else record) and items:
+        served.n_recorded = record_impressions(
+            session,
+            customer_id=customer_id,
+            channel=channel,
+            serve_id=serve_id,
+            shown=[(products[i.item_id][0], i.score) for i in items],
+            at=now,
+        )
+    return served
+
+
+__all__ = [
+    "MAX_K",
+    "Served",
+    "ServedItem",
+    "TrainingReport",
+    "forget_loaded_recommender",
+    "item_names",
+    "load_order_lines",
+    "load_recommender",
+    "model_dir",
+    "popular_items",
+    "recommender_path",
+    "serve_recommendations",
+    "train_recommender",
+]

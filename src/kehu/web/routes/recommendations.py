@@ -1,0 +1,49 @@
+"""The recommendations panel of the customer 360 (loaded by HTMX so the page stays fast).
+
+The panel shows what the customer would be offered now, after restraint, with the reasons in
+words, and their history of impressions, clicks, purchases and dismisses. It serves in the
+``console`` channel without recording: a member of staff looking is not an impression.
+"""
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import RedirectResponse, Response
+
+from kehu.customers import get_customer
+from kehu.engagement import count_feedback_events, list_feedback_events
+from kehu.jobs.recommend import item_names, serve_recommendations
+from kehu.web.deps import DbSession, current_user
+from kehu.web.rendering import is_htmx, render
+from kehu.web.routes.customers import parse_id
+
+router = APIRouter()
+
+#: Items shown in the panel, and events of the history.
+PANEL_K = 8
+HISTORY_LIMIT = 20
+
+
+@router.get("/customers/{customer_id}/recommendations", dependencies=[Depends(current_user)])
+def customer_recommendations(request: Request, db: DbSession, customer_id: str) -> Response:
+    """Render the panel; a plain browser request goes to the 360 page at the panel."""
+    customer = get_customer(db, parse_id(customer_id))
+    if not is_htmx(request):
+        return RedirectResponse(f"/customers/{customer.id}#recommendations", 303)
+    served = serve_recommendations(
+        db, customer.id, settings=request.app.state.settings, channel="console", k=PANEL_K
+    )
+    history = list_feedback_events(db, customer.id, limit=HISTORY_LIMIT)
+    sources = {r.item_id for item in served.items for r in item.reasons if r.item_id}
+    withheld = [w for w in served.withheld if w.item_id is not None][:PANEL_K]
+    names = item_names(db, sources | {w.item_id for w in withheld if w.item_id})
+    return render(
+        request,
+        "customers/_recommendations.html",
+        {
+            "customer": customer,
+            "served": served,
+            "withheld": withheld,
+            "names": names,
+            "history": history,
+            "counts": count_feedback_events(db, customer.id),
+        },
+    )
