@@ -89,6 +89,26 @@ _SPECS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("at", False, f"When it was given: {_DATES} (default: now)", "2010-03-01"),
         FieldSpec("source", False, "Where it was collected", "web form"),
     ),
+    "posts": (
+        FieldSpec("platform", True, "weibo, wechat, forum, taobao, jd...", "weibo"),
+        FieldSpec(
+            "external_id", True, "The platform's id of the post (upsert key with platform)", "M1"
+        ),
+        FieldSpec("kind", False, "post or comment (default: comment when parent_id is set)", ""),
+        FieldSpec("parent_id", False, "external_id of the post a comment answers", ""),
+        FieldSpec("author_handle", True, "Author's name on the platform", "小王爱吃"),
+        FieldSpec("author_id", False, "Platform user id (Weibo uid, WeChat openid)", "5012345"),
+        FieldSpec("author_followers", False, "Followers; blank = unknown (not 0)", "1.2万"),
+        FieldSpec("reposts", False, "Reposts/shares; blank = unknown", "35"),
+        FieldSpec("comments", False, "Comments; blank = unknown", "12"),
+        FieldSpec("likes", False, "Likes; blank = unknown", "80"),
+        FieldSpec("posted_at", True, f"When it was posted: {_DATES}", "2026-11-20 09:30:00"),
+        FieldSpec("url", False, "Link to the post (http/https)", "https://weibo.com/..."),
+        FieldSpec("text", False, "What was said", "冰箱门关不严"),
+        FieldSpec("product_sku", False, "SKU of the product it is about", ""),
+        FieldSpec("topic", False, "Topic or hashtag, when there is no SKU", ""),
+        FieldSpec("customer_id", False, "Customer's external id, when the export knows it", ""),
+    ),
 }
 
 #: The kinds of file kehu imports.
@@ -172,6 +192,22 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "customer_id": ("customer",),
     },
     "consents": {"customer_id": ("customer",), "at": ("date", "given_at", "timestamp")},
+    "posts": {
+        "platform": ("source", "site", "平台", "来源"),
+        "external_id": ("post_id", "mid", "id", "微博id", "帖子id", "评论id"),
+        "parent_id": ("parent", "parent_post_id", "reply_to", "root_id", "父id"),
+        "author_handle": ("author", "user", "screen_name", "nickname", "用户名", "昵称", "作者"),
+        "author_id": ("uid", "user_id", "openid", "用户id"),
+        "author_followers": ("followers", "followers_count", "fans", "粉丝数", "粉丝"),
+        "reposts": ("reposts_count", "shares", "retweets", "转发", "转发数"),
+        "comments": ("comments_count", "replies", "评论", "评论数"),
+        "likes": ("attitudes_count", "like_count", "点赞", "点赞数"),
+        "posted_at": ("created_at", "date", "time", "timestamp", "发布时间", "时间"),
+        "url": ("link", "链接"),
+        "text": ("content", "body", "review", "正文", "内容", "评论内容"),
+        "product_sku": ("sku", "商品编码", "货号"),
+        "topic": ("hashtag", "话题"),
+    },
 }
 
 

@@ -139,7 +139,7 @@ def guess_format(data: bytes, filename: str) -> str:
         return "parquet"
     if data.startswith(b"PK\x03\x04"):
         return "xlsx"
-    if data.lstrip()[:1] == b"{":
+    if data.lstrip()[:1] in (b"{", b"["):
         return "jsonl"
     return "csv"
 
@@ -306,10 +306,37 @@ def _read_csv(text: str, filename: str) -> Table:
     return Table(columns, rows(), "csv", n_rows_estimate=max(text.count("\n") - 1, 1))
 
 
+def _json_array(text: str, filename: str) -> list[tuple[int, dict[str, Any]]]:
+    """Read a JSON array of objects (a .json export); record n is reported as line n + 1."""
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _reject(
+            f"{filename}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}).",
+            "ingest.bad_jsonl",
+        ) from exc
+    if not isinstance(values, list):
+        raise _reject(f"{filename}: expected a JSON array of objects.", "ingest.bad_jsonl")
+    records = []
+    for number, value in enumerate(values, start=2):
+        if not isinstance(value, dict):
+            raise _reject(
+                f"{filename}, record {number - 1}: expected a JSON object ({{...}}), "
+                f"found {type(value).__name__}.",
+                "ingest.bad_jsonl",
+            )
+        records.append((number, value))
+    return records
+
+
 def _read_jsonl(text: str, filename: str) -> Table:
     records: list[tuple[int, dict[str, Any]]] = []
     columns: dict[str, None] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    if text.lstrip().startswith("["):
+        records = _json_array(text, filename)
+        for _, value in records:
+            columns.update(dict.fromkeys(value))
+    for number, line in enumerate(() if records else text.splitlines(), start=1):
         if not line.strip():
             continue
         try:

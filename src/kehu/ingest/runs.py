@@ -12,6 +12,7 @@ from kehu.ingest.kinds import check_kind
 from kehu.ingest.mapping import DATE_FORMAT_KEY, resolve_mapping
 from kehu.ingest.models import ImportMapping, ImportRun
 from kehu.ingest.orders import import_orders
+from kehu.ingest.posts import import_posts
 from kehu.ingest.readers import read_table
 from kehu.ingest.records import import_records
 from kehu.ingest.report import MAX_STORED_ERRORS, ErrorLog
@@ -131,6 +132,18 @@ def run_import(
                 session, table, resolved, errors, actor=actor, source=source, progress=progress
             )
             n_rows, n_loaded, counts = outcome.n_rows, outcome.n_loaded, outcome.counts
+        elif kind == "posts":
+            posts = import_posts(
+                session,
+                table.rows,
+                resolved,
+                errors,
+                actor=actor,
+                source=source,
+                progress=progress,
+                total=table.n_rows_estimate,
+            )
+            n_rows, n_loaded, counts = posts.n_rows, posts.n_loaded, posts.counts
         else:
             result = import_records(
                 session,

@@ -5,7 +5,7 @@ typed values, or gives the problems as ``(field, reason)`` pairs for the error r
 """
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 
 from pydantic import (
@@ -249,12 +249,105 @@ class ConsentRow(_Row):
         return "" if value is None else value
 
 
+#: Texts longer than this are cut (and flagged) at import; a post is not a book.
+MAX_POST_TEXT = 20_000
+_UNKNOWN_COUNTS = frozenset({"-", "--", "—", "n/a", "na", "null", "none", "unknown", "未知"})
+
+
+def parse_count(text: str) -> int | None:
+    """Parse a platform count: ``1234``, ``1,234``, ``1.2万`` (12,000), ``3k``; blank: unknown."""
+    value = text.strip().lower().replace(",", "").replace(" ", "")
+    if not value or value in _UNKNOWN_COUNTS:
+        return None
+    scale = 1
+    for suffix, factor in (("万", 10_000), ("w", 10_000), ("亿", 100_000_000), ("k", 1000)):
+        if value.endswith(suffix):
+            value, scale = value[: -len(suffix)], factor
+            break
+    try:
+        number = Decimal(value) * scale
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a count (use digits: 1234, 1.2万, 3k)") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"{text!r} is not a count of 0 or more")
+    if number > 10**15:
+        raise ValueError(f"{text!r} is too large a count")
+    return int(number)
+
+
+class PostRow(_Row):
+    """A row of a posts file: one post or comment from a platform export."""
+
+    platform: str = Field(max_length=32)
+    external_id: str = Field(max_length=128)
+    kind: Literal["post", "comment"] | None = None
+    parent_id: str | None = Field(default=None, max_length=128)
+    author_handle: str = Field(max_length=200)
+    author_id: str | None = Field(default=None, max_length=320)
+    author_followers: int | None = None
+    reposts: int | None = None
+    comments: int | None = None
+    likes: int | None = None
+    posted_at: datetime
+    url: str | None = Field(default=None, max_length=2000)
+    text: str = ""
+    product_sku: str | None = Field(default=None, max_length=64)
+    topic: str | None = Field(default=None, max_length=200)
+    customer_id: str | None = Field(default=None, max_length=128)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # Exports sometimes carry NUL characters, which PostgreSQL text cannot hold.
+        return value.replace("\x00", "") if isinstance(value, str) else value
+
+    @field_validator("platform", "kind", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("posted_at")
+    @classmethod
+    def _plausible(cls, value: datetime) -> datetime:
+        if not 1990 <= value.year <= 2100:
+            raise ValueError("a post's date must be between 1990 and 2100")
+        return value
+
+    @field_validator("external_id", "parent_id", "customer_id")
+    @classmethod
+    def _clean_id(cls, value: str | None) -> str | None:
+        return None if value is None else clean_external_id(value)
+
+    @field_validator("author_followers", "reposts", "comments", "likes", mode="before")
+    @classmethod
+    def _count(cls, value: object) -> object:
+        return parse_count(value) if isinstance(value, str) else value
+
+    @field_validator("posted_at", mode="before")
+    @classmethod
+    def _posted_at(cls, value: object, info: ValidationInfo) -> object:
+        return _when(value, info)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("http://", "https://")):
+            raise ValueError("a URL must start with http:// or https://")
+        return value
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _none_is_blank(cls, value: object) -> object:
+        return "" if value is None else value
+
+
 ROW_MODELS: dict[str, type[_Row]] = {
     "customers": CustomerRow,
     "products": ProductRow,
     "orders": OrderLineRow,
     "interactions": InteractionRow,
     "consents": ConsentRow,
+    "posts": PostRow,
 }
 
 
