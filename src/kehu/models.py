@@ -7,31 +7,70 @@ imports this module instead.
 from kehu.audit.models import AuditEntry
 from kehu.commerce.models import Order, OrderLine, Product
 from kehu.customers.models import Consent, Contact, Customer, CustomerMerge, Identity
-from kehu.engagement.models import Interaction
+from kehu.engagement.models import Interaction, RecommendationEvent
 from kehu.ingest.models import ImportMapping, ImportRun
+from kehu.service.models import (
+    CanonicalAnswer,
+    Category,
+    PolicyDecision,
+    SlaPolicy,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+)
 from kehu.store import Base
 from kehu.users.models import ApiToken, Department, User
 from kehu.value.models import CustomerValue, ValueRun
+from kehu.voice.models import (
+    Alert,
+    Crisis,
+    CrisisEvent,
+    DemandTerm,
+    Mention,
+    Poll,
+    PollOption,
+    PollVote,
+    Post,
+    VoiceSettings,
+)
 
 metadata = Base.metadata
 
 __all__ = [
+    "Alert",
     "ApiToken",
     "AuditEntry",
+    "CanonicalAnswer",
+    "Category",
     "Consent",
     "Contact",
+    "Crisis",
+    "CrisisEvent",
     "Customer",
     "CustomerMerge",
     "CustomerValue",
+    "DemandTerm",
     "Department",
     "Identity",
     "ImportMapping",
     "ImportRun",
     "Interaction",
+    "Mention",
     "Order",
     "OrderLine",
+    "PolicyDecision",
+    "Poll",
+    "PollOption",
+    "PollVote",
+    "Post",
     "Product",
+    "RecommendationEvent",
+    "SlaPolicy",
+    "Ticket",
+    "TicketEvent",
+    "TicketMessage",
     "User",
     "ValueRun",
+    "VoiceSettings",
     "metadata",
 ]

@@ -13,8 +13,11 @@ from kehu.api.routes import (
     imports,
     interactions,
     orders,
+    recommendations,
+    service,
     users,
     value,
+    voice,
 )
 from kehu.api.schemas import ErrorPublic
 
@@ -31,6 +34,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "A record the request names does not exist.",
         409: "The change conflicts with data already stored.",
         422: "Invalid input; `errors` names each invalid field.",
+        503: "The database is busy with another change; nothing was changed: retry shortly.",
     }.items()
 }
 
@@ -44,6 +48,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     audit.router,
     value.router,
+    recommendations.router,
+    service.router,
+    voice.router,
 )
 
 

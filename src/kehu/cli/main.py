@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from kehu import __version__
-from kehu.cli import clv, users
+from kehu.cli import clv, recommend, service, text, users, voice
 from kehu.cli._context import console, err_console, open_session
 from kehu.cli.analyze import analyze_command
 from kehu.cli.imports import import_command
@@ -20,6 +20,11 @@ app = typer.Typer(
 )
 app.add_typer(users.app, name="users")
 app.add_typer(clv.app, name="clv")
+app.add_typer(recommend.app, name="recommend")
+app.add_typer(service.train_app, name="train")
+app.add_typer(service.service_app, name="service")
+app.add_typer(text.app, name="text")
+app.add_typer(voice.app, name="voice")
 app.command("import")(import_command)
 app.command("analyze")(analyze_command)
 

@@ -39,6 +39,34 @@ class Settings(BaseSettings):
     )
     value_horizon_weeks: int = Field(default=52, ge=1, le=520)
     value_discount_rate_annual: float = Field(default=0.10, ge=0, le=1)
+    # Recommendations (issue 4): where fitted models live, and the restraint policy.
+    model_dir: Path | None = Field(
+        default=None,
+        description="Folder of fitted models; default: `models/` beside the SQLite file, "
+        "else `<data_dir>/models`.",
+    )
+    recs_restraint: bool = Field(
+        default=True, description="Apply restraint (discounting, stops, caps) when serving."
+    )
+    recs_max_ignored: int = Field(
+        default=3, ge=1, le=100, description="Ignored impressions before an item is stopped."
+    )
+    recs_cooldown_days: float = Field(default=30, ge=0, le=3650)
+    recs_recovery_days: float = Field(default=7, gt=0, le=3650)
+    recs_attribution_days: float = Field(default=7, ge=0, le=365)
+    # Service desk (issue 5): routing confidence and the "solved" window of QA.
+    service_triage_threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Tickets classified with less confidence go to the triage queue.",
+    )
+    service_reopen_window_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="A ticket reopened within this many days is not solved.",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

@@ -23,6 +23,9 @@ from kehu.customers import (
     record_consent,
     update_customer,
 )
+from kehu.demo.recommend import seed_recommendations
+from kehu.demo.service import seed_service
+from kehu.demo.voice import seed_voice
 from kehu.engagement import Interaction, log_interaction
 from kehu.ingest import list_import_runs, run_import
 from kehu.jobs.value import run_value_analysis
@@ -185,6 +188,9 @@ def seed_demo(session: Session) -> DemoSummary:
     value_run = latest_value_run(session)
     if value_run is None:
         value_run = run_value_analysis(session, actor=ACTOR)
+    seed_recommendations(session)
+    seed_voice(session)
+    seed_service(session)
     return DemoSummary(
         value_run=value_run,
         already_seeded=done,

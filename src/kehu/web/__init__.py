@@ -19,7 +19,18 @@ def install(app: FastAPI) -> None:
     :func:`kehu.app.create_app`).
     """
     from kehu.web.errors import install_error_handlers
-    from kehu.web.routes import assets, audit, auth, customers, dashboard, imports, value
+    from kehu.web.routes import (
+        assets,
+        audit,
+        auth,
+        customers,
+        dashboard,
+        imports,
+        recommendations,
+        service,
+        value,
+        voice,
+    )
 
     settings: Settings = app.state.settings
     app.add_middleware(
@@ -31,7 +42,18 @@ def install(app: FastAPI) -> None:
         https_only=settings.environment == "production",
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (assets, auth, dashboard, customers, value, imports, audit):
+    for module in (
+        assets,
+        auth,
+        dashboard,
+        customers,
+        value,
+        imports,
+        audit,
+        recommendations,
+        service,
+        voice,
+    ):
         app.include_router(module.router, include_in_schema=False)
     install_error_handlers(app)
 

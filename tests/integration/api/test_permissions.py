@@ -101,10 +101,207 @@ CASES = [
     ("GET", "/api/v1/me/customers", None, ALL, 200),
     ("POST", "/api/v1/value/runs", None, MANAGERS, 201),
     # --- recommendations (issue 4) ---
+    # No model is trained here: every allowed role gets the popular items (and, in the web
+    # channel, records them as impressions).
+    ("GET", "/api/v1/customers/{customer}/recommendations", None, ALL, 200),
+    ("POST", "/api/v1/events", {"events": []}, ALL, 200),
     # --- end recommendations ---
     # --- service desk (issue 5) ---
+    # No ticket, category or SLA policy exists in this fixture: routes on one answer allowed
+    # roles 404 (tests/integration/api/test_service.py covers the 200s). ServicePath fills the
+    # service ids with one that does not exist.
+    *[
+        (method, service_path(path), payload, allowed, status)
+        for service_path in [
+            type(
+                "ServicePath",
+                (str,),
+                {
+                    "format": lambda self, **ids: str.format(
+                        self.replace("{ticket_id}", "987654321")
+                        .replace("{category_id}", "987654321")
+                        .replace("{policy_id}", "987654321"),
+                        **ids,
+                    )
+                },
+            )
+        ]
+        for method, path, payload, allowed, status in [
+            (
+                "POST",
+                "/api/v1/service/tickets",
+                {"body": "My card has not arrived", "route": False},
+                ALL,
+                201,
+            ),
+            ("GET", "/api/v1/service/tickets", None, ALL, 200),
+            ("GET", "/api/v1/service/tickets/{ticket_id}", None, ALL, 404),
+            ("POST", "/api/v1/service/tickets/{ticket_id}/messages", {"body": "Hi"}, ALL, 404),
+            (
+                "POST",
+                "/api/v1/service/tickets/{ticket_id}/assign",
+                {"assignee_id": "{user}"},
+                ORDER_TAKERS,
+                404,
+            ),
+            (
+                "POST",
+                "/api/v1/service/tickets/{ticket_id}/status",
+                {"status": "open"},
+                ORDER_TAKERS,
+                404,
+            ),
+            (
+                "POST",
+                "/api/v1/service/tickets/{ticket_id}/category",
+                {"category_id": 1},
+                ORDER_TAKERS,
+                422,
+            ),
+            (
+                "POST",
+                "/api/v1/service/tickets/{ticket_id}/outcome",
+                {"rating": 5},
+                ORDER_TAKERS,
+                404,
+            ),
+            (
+                "POST",
+                "/api/v1/service/tickets/{ticket_id}/decisions",
+                {"rule_code": "R1", "outcome": "refused", "steps": ["Checked the order"]},
+                ORDER_TAKERS,
+                404,
+            ),
+            (
+                "POST",
+                "/api/v1/service/mail",
+                {"file": ("m.eml", "From: a@example.com\nSubject: Hi\n\nMy card is lost.\n")},
+                ORDER_TAKERS,
+                200,
+            ),
+            ("GET", "/api/v1/service/categories", None, ALL, 200),
+            (
+                "POST",
+                "/api/v1/service/categories",
+                {"code": "cards", "name": "Cards"},
+                MANAGERS,
+                201,
+            ),
+            ("PATCH", "/api/v1/service/categories/{category_id}", {"name": "X"}, MANAGERS, 404),
+            (
+                "POST",
+                "/api/v1/service/categories/import",
+                {"file": ("c.csv", "code,name\ncards,Cards\n")},
+                MANAGERS,
+                200,
+            ),
+            ("GET", "/api/v1/service/categories/{category_id}/answers", None, ALL, 404),
+            (
+                "POST",
+                "/api/v1/service/categories/{category_id}/answers",
+                {"body": "We send cards in 5 days."},
+                MANAGERS,
+                404,
+            ),
+            ("GET", "/api/v1/service/sla-policies", None, ALL, 200),
+            (
+                "POST",
+                "/api/v1/service/sla-policies",
+                {
+                    "code": "std",
+                    "targets": {
+                        "default": {"first_response_minutes": 60, "resolution_minutes": 480}
+                    },
+                },
+                MANAGERS,
+                201,
+            ),
+            ("PATCH", "/api/v1/service/sla-policies/{policy_id}", {"name": "X"}, MANAGERS, 404),
+            ("GET", "/api/v1/service/reports/trends", None, MANAGERS, 200),
+            ("GET", "/api/v1/service/reports/contradictions", None, MANAGERS, 200),
+            ("GET", "/api/v1/service/reports/sla", None, MANAGERS, 200),
+            ("GET", "/api/v1/service/reports/quality", None, MANAGERS, 200),
+            # Nobody has categorised a ticket here: too few labels to train is a 422.
+            ("POST", "/api/v1/service/models/categories", None, MANAGERS, 422),
+        ]
+    ],
     # --- end service desk ---
     # --- voice of the customer (issue 6) ---
+    # No post, alert, crisis, term or poll exists in this fixture: routes on one answer allowed
+    # roles 404 (tests/integration/api/test_voice.py covers the 200s). VoicePath fills the voice
+    # ids with one that does not exist.
+    *[
+        (method, voice_path(path), payload, allowed, status)
+        for voice_path in [
+            type(
+                "VoicePath",
+                (str,),
+                {
+                    "format": lambda self, **ids: str.format(
+                        self.replace("{post_id}", "987654321")
+                        .replace("{alert_id}", "987654321")
+                        .replace("{crisis_id}", "987654321")
+                        .replace("{term_id}", "987654321")
+                        .replace("{poll_id}", "987654321")
+                        .replace("{item}", "facts"),
+                        **ids,
+                    )
+                },
+            )
+        ]
+        for method, path, payload, allowed, status in [
+            ("GET", "/api/v1/voice/posts", None, ALL, 200),
+            ("GET", "/api/v1/voice/posts/{post_id}", None, ALL, 404),
+            ("POST", "/api/v1/voice/runs", None, MANAGERS, 201),
+            ("GET", "/api/v1/voice/settings", None, ALL, 200),
+            ("PATCH", "/api/v1/voice/settings", {"risk_threshold": 0.6}, MANAGERS, 200),
+            ("GET", "/api/v1/voice/alerts", None, ALL, 200),
+            ("GET", "/api/v1/voice/alerts/{alert_id}", None, ALL, 404),
+            ("POST", "/api/v1/voice/alerts/{alert_id}/dismiss", None, ALL, 404),
+            ("POST", "/api/v1/voice/alerts/{alert_id}/crisis", None, ALL, 404),
+            ("GET", "/api/v1/voice/crises", None, ALL, 200),
+            ("POST", "/api/v1/voice/crises", {"title": "Fridge doors"}, ALL, 201),
+            ("GET", "/api/v1/voice/crises/{crisis_id}", None, ALL, 404),
+            (
+                "PUT",
+                "/api/v1/voice/crises/{crisis_id}/checklist/{item}",
+                {"done": True},
+                ALL,
+                404,
+            ),
+            ("POST", "/api/v1/voice/crises/{crisis_id}/notes", {"text": "Called"}, ALL, 404),
+            ("POST", "/api/v1/voice/crises/{crisis_id}/responses", {"text": "Sorry"}, ALL, 404),
+            ("POST", "/api/v1/voice/crises/{crisis_id}/owner", {"owner_id": "{user}"}, ALL, 404),
+            ("POST", "/api/v1/voice/crises/{crisis_id}/close", None, ALL, 404),
+            ("GET", "/api/v1/voice/demand/terms", None, ALL, 200),
+            (
+                "POST",
+                "/api/v1/voice/demand/terms",
+                {"attribute": "colour", "value": "white", "term": "象牙白"},
+                MANAGERS,
+                201,
+            ),
+            ("DELETE", "/api/v1/voice/demand/terms/{term_id}", None, MANAGERS, 404),
+            ("GET", "/api/v1/voice/demand/mentions", None, ALL, 200),
+            ("GET", "/api/v1/voice/polls", None, ALL, 200),
+            (
+                "POST",
+                "/api/v1/voice/polls",
+                {"question": "Which colour?", "options": ["white", "black"]},
+                MANAGERS,
+                201,
+            ),
+            ("GET", "/api/v1/voice/polls/{poll_id}", None, ALL, 404),
+            (
+                "POST",
+                "/api/v1/voice/polls/{poll_id}/votes",
+                {"option_id": 1, "voter": "fan1"},
+                ALL,
+                404,
+            ),
+            ("POST", "/api/v1/voice/polls/{poll_id}/close", None, MANAGERS, 404),
+        ]
+    ],
     # --- end voice of the customer ---
 ]
 
