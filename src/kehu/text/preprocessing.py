@@ -3,7 +3,7 @@
 Chinese text is normalised to simplified script with OpenCC (traditional → simplified, Taiwan and
 Hong Kong variants included), full-width forms are folded to their ASCII twins (NFKC), Latin
 letters are lower-cased and runs of white space collapse to one space. Measured on traditional
-text: skipping the OpenCC step costs a character n-gram model 4–5 points of accuracy, because the
+text: skipping the OpenCC step costs a character n-gram model 4 to 5 points of accuracy, because the
 same word then has two spellings the model never saw together.
 """
 
@@ -61,10 +61,7 @@ def cut_words(text: str) -> list[str]:
     """
     import rjieba  # Rust port of jieba: the same dictionary, about 10x faster than jieba
 
-    if has_han(text):
-        words = rjieba.cut(text)
-    else:
-        words = text.split()
+    words = rjieba.cut(text) if has_han(text) else text.split()
     return [w for w in (w.strip() for w in words) if w and any(ch.isalnum() for ch in w)]
 
 
