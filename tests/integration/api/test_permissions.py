@@ -7,6 +7,7 @@ import pytest
 from kehu.customers import merge_customers
 from kehu.ingest import run_import
 from tests.factories import ACTOR, make_customer, make_order
+from tests.factories.service import make_desk, make_ticket
 from tests.integration.api.conftest import api_routes, row_counts
 
 ALL = {"admin", "manager", "agent", "owner"}
@@ -107,124 +108,101 @@ CASES = [
     ("POST", "/api/v1/events", {"events": []}, ALL, 200),
     # --- end recommendations ---
     # --- service desk (issue 5) ---
-    # No ticket, category or SLA policy exists in this fixture: routes on one answer allowed
-    # roles 404 (tests/integration/api/test_service.py covers the 200s). ServicePath fills the
-    # service ids with one that does not exist.
-    *[
-        (method, service_path(path), payload, allowed, status)
-        for service_path in [
-            type(
-                "ServicePath",
-                (str,),
-                {
-                    "format": lambda self, **ids: str.format(
-                        self.replace("{ticket_id}", "987654321")
-                        .replace("{category_id}", "987654321")
-                        .replace("{policy_id}", "987654321"),
-                        **ids,
-                    )
-                },
-            )
-        ]
-        for method, path, payload, allowed, status in [
-            (
-                "POST",
-                "/api/v1/service/tickets",
-                {"body": "My card has not arrived", "route": False},
-                ALL,
-                201,
-            ),
-            ("GET", "/api/v1/service/tickets", None, ALL, 200),
-            ("GET", "/api/v1/service/tickets/{ticket_id}", None, ALL, 404),
-            ("POST", "/api/v1/service/tickets/{ticket_id}/messages", {"body": "Hi"}, ALL, 404),
-            (
-                "POST",
-                "/api/v1/service/tickets/{ticket_id}/assign",
-                {"assignee_id": "{user}"},
-                ORDER_TAKERS,
-                404,
-            ),
-            (
-                "POST",
-                "/api/v1/service/tickets/{ticket_id}/status",
-                {"status": "open"},
-                ORDER_TAKERS,
-                404,
-            ),
-            (
-                "POST",
-                "/api/v1/service/tickets/{ticket_id}/category",
-                {"category_id": 1},
-                ORDER_TAKERS,
-                422,
-            ),
-            (
-                "POST",
-                "/api/v1/service/tickets/{ticket_id}/outcome",
-                {"rating": 5},
-                ORDER_TAKERS,
-                404,
-            ),
-            (
-                "POST",
-                "/api/v1/service/tickets/{ticket_id}/decisions",
-                {"rule_code": "R1", "outcome": "refused", "steps": ["Checked the order"]},
-                ORDER_TAKERS,
-                404,
-            ),
-            (
-                "POST",
-                "/api/v1/service/mail",
-                {"file": ("m.eml", "From: a@example.com\nSubject: Hi\n\nMy card is lost.\n")},
-                ORDER_TAKERS,
-                200,
-            ),
-            ("GET", "/api/v1/service/categories", None, ALL, 200),
-            (
-                "POST",
-                "/api/v1/service/categories",
-                {"code": "cards", "name": "Cards"},
-                MANAGERS,
-                201,
-            ),
-            ("PATCH", "/api/v1/service/categories/{category_id}", {"name": "X"}, MANAGERS, 404),
-            (
-                "POST",
-                "/api/v1/service/categories/import",
-                {"file": ("c.csv", "code,name\ncards,Cards\n")},
-                MANAGERS,
-                200,
-            ),
-            ("GET", "/api/v1/service/categories/{category_id}/answers", None, ALL, 404),
-            (
-                "POST",
-                "/api/v1/service/categories/{category_id}/answers",
-                {"body": "We send cards in 5 days."},
-                MANAGERS,
-                404,
-            ),
-            ("GET", "/api/v1/service/sla-policies", None, ALL, 200),
-            (
-                "POST",
-                "/api/v1/service/sla-policies",
-                {
-                    "code": "std",
-                    "targets": {
-                        "default": {"first_response_minutes": 60, "resolution_minutes": 480}
-                    },
-                },
-                MANAGERS,
-                201,
-            ),
-            ("PATCH", "/api/v1/service/sla-policies/{policy_id}", {"name": "X"}, MANAGERS, 404),
-            ("GET", "/api/v1/service/reports/trends", None, MANAGERS, 200),
-            ("GET", "/api/v1/service/reports/contradictions", None, MANAGERS, 200),
-            ("GET", "/api/v1/service/reports/sla", None, MANAGERS, 200),
-            ("GET", "/api/v1/service/reports/quality", None, MANAGERS, 200),
-            # Nobody has categorised a ticket here: too few labels to train is a 422.
-            ("POST", "/api/v1/service/models/categories", None, MANAGERS, 422),
-        ]
-    ],
+    # A small desk (two departments, an SLA policy, a category tree) and one ticket exist.
+    (
+        "POST",
+        "/api/v1/service/tickets",
+        {"body": "My card has not arrived", "route": False},
+        ALL,
+        201,
+    ),
+    ("GET", "/api/v1/service/tickets", None, ALL, 200),
+    ("GET", "/api/v1/service/tickets/{ticket}", None, ALL, 200),
+    ("POST", "/api/v1/service/tickets/{ticket}/messages", {"body": "Hi"}, ALL, 201),
+    (
+        "POST",
+        "/api/v1/service/tickets/{ticket}/assign",
+        {"assignee_id": "{user}"},
+        ORDER_TAKERS,
+        200,
+    ),
+    (
+        "POST",
+        "/api/v1/service/tickets/{ticket}/status",
+        {"status": "open"},
+        ORDER_TAKERS,
+        200,
+    ),
+    (
+        "POST",
+        "/api/v1/service/tickets/{ticket}/category",
+        {"category_id": "{category}"},
+        ORDER_TAKERS,
+        200,
+    ),
+    (
+        "POST",
+        "/api/v1/service/tickets/{ticket}/outcome",
+        {"rating": 5},
+        ORDER_TAKERS,
+        200,
+    ),
+    (
+        "POST",
+        "/api/v1/service/tickets/{ticket}/decisions",
+        {"rule_code": "R1", "outcome": "refused", "steps": ["Checked the order"]},
+        ORDER_TAKERS,
+        201,
+    ),
+    (
+        "POST",
+        "/api/v1/service/mail",
+        {"file": ("m.eml", "From: a@example.com\nSubject: Hi\n\nMy card is lost.\n")},
+        ORDER_TAKERS,
+        200,
+    ),
+    ("GET", "/api/v1/service/categories", None, ALL, 200),
+    (
+        "POST",
+        "/api/v1/service/categories",
+        {"code": "cards", "name": "Cards"},
+        MANAGERS,
+        201,
+    ),
+    ("PATCH", "/api/v1/service/categories/{category}", {"name": "X"}, MANAGERS, 200),
+    (
+        "POST",
+        "/api/v1/service/categories/import",
+        {"file": ("c.csv", "code,name\ncards,Cards\n")},
+        MANAGERS,
+        200,
+    ),
+    ("GET", "/api/v1/service/categories/{category}/answers", None, ALL, 200),
+    (
+        "POST",
+        "/api/v1/service/categories/{category}/answers",
+        {"body": "We send cards in 5 days."},
+        MANAGERS,
+        201,
+    ),
+    ("GET", "/api/v1/service/sla-policies", None, ALL, 200),
+    (
+        "POST",
+        "/api/v1/service/sla-policies",
+        {
+            "code": "std",
+            "targets": {"default": {"first_response_minutes": 60, "resolution_minutes": 480}},
+        },
+        MANAGERS,
+        201,
+    ),
+    ("PATCH", "/api/v1/service/sla-policies/{policy}", {"name": "X"}, MANAGERS, 200),
+    ("GET", "/api/v1/service/reports/trends", None, MANAGERS, 200),
+    ("GET", "/api/v1/service/reports/contradictions", None, MANAGERS, 200),
+    ("GET", "/api/v1/service/reports/sla", None, MANAGERS, 200),
+    ("GET", "/api/v1/service/reports/quality", None, MANAGERS, 200),
+    # Nobody has categorised a ticket here: too few labels to train is a 422.
+    ("POST", "/api/v1/service/models/categories", None, MANAGERS, 422),
     # --- end service desk ---
     # --- voice of the customer (issue 6) ---
     # No post, alert, crisis, term or poll exists in this fixture: routes on one answer allowed
@@ -334,8 +312,13 @@ def test_role_decides_and_a_refused_write_changes_nothing(
     run = run_import(
         session, kind="customers", data=CSV.encode(), filename="c.csv", actor=ACTOR, dry_run=True
     )
+    desk = make_desk(session)
+    ticket = make_ticket(session, customer_id=customer.id)
     session.commit()
     ids = {
+        "ticket": ticket.id,
+        "category": desk.leaves["card_arrival"].id,
+        "policy": desk.policy.id,
         "customer": customer.id,
         "loser": loser.id,
         "merge": merge.id,
@@ -372,6 +355,9 @@ def test_the_matrix_covers_every_route():
         "{user_id}": "{user}",
         "{import_id}": "{import}",
         "{kind}": "customers",
+        "{ticket_id}": "{ticket}",
+        "{category_id}": "{category}",
+        "{policy_id}": "{policy}",
     }
     routes = set()
     for method, path, _ in api_routes():
