@@ -8,6 +8,7 @@ from kehu.customers import merge_customers
 from kehu.ingest import run_import
 from tests.factories import ACTOR, make_customer, make_order
 from tests.factories.service import make_desk, make_ticket
+from tests.factories.voice import make_voice
 from tests.integration.api.conftest import api_routes, row_counts
 
 ALL = {"admin", "manager", "agent", "owner"}
@@ -205,81 +206,57 @@ CASES = [
     ("POST", "/api/v1/service/models/categories", None, MANAGERS, 422),
     # --- end service desk ---
     # --- voice of the customer (issue 6) ---
-    # No post, alert, crisis, term or poll exists in this fixture: routes on one answer allowed
-    # roles 404 (tests/integration/api/test_voice.py covers the 200s). VoicePath fills the voice
-    # ids with one that does not exist.
-    *[
-        (method, voice_path(path), payload, allowed, status)
-        for voice_path in [
-            type(
-                "VoicePath",
-                (str,),
-                {
-                    "format": lambda self, **ids: str.format(
-                        self.replace("{post_id}", "987654321")
-                        .replace("{alert_id}", "987654321")
-                        .replace("{crisis_id}", "987654321")
-                        .replace("{term_id}", "987654321")
-                        .replace("{poll_id}", "987654321")
-                        .replace("{item}", "facts"),
-                        **ids,
-                    )
-                },
-            )
-        ]
-        for method, path, payload, allowed, status in [
-            ("GET", "/api/v1/voice/posts", None, ALL, 200),
-            ("GET", "/api/v1/voice/posts/{post_id}", None, ALL, 404),
-            ("POST", "/api/v1/voice/runs", None, MANAGERS, 201),
-            ("GET", "/api/v1/voice/settings", None, ALL, 200),
-            ("PATCH", "/api/v1/voice/settings", {"risk_threshold": 0.6}, MANAGERS, 200),
-            ("GET", "/api/v1/voice/alerts", None, ALL, 200),
-            ("GET", "/api/v1/voice/alerts/{alert_id}", None, ALL, 404),
-            ("POST", "/api/v1/voice/alerts/{alert_id}/dismiss", None, ALL, 404),
-            ("POST", "/api/v1/voice/alerts/{alert_id}/crisis", None, ALL, 404),
-            ("GET", "/api/v1/voice/crises", None, ALL, 200),
-            ("POST", "/api/v1/voice/crises", {"title": "Fridge doors"}, ALL, 201),
-            ("GET", "/api/v1/voice/crises/{crisis_id}", None, ALL, 404),
-            (
-                "PUT",
-                "/api/v1/voice/crises/{crisis_id}/checklist/{item}",
-                {"done": True},
-                ALL,
-                404,
-            ),
-            ("POST", "/api/v1/voice/crises/{crisis_id}/notes", {"text": "Called"}, ALL, 404),
-            ("POST", "/api/v1/voice/crises/{crisis_id}/responses", {"text": "Sorry"}, ALL, 404),
-            ("POST", "/api/v1/voice/crises/{crisis_id}/owner", {"owner_id": "{user}"}, ALL, 404),
-            ("POST", "/api/v1/voice/crises/{crisis_id}/close", None, ALL, 404),
-            ("GET", "/api/v1/voice/demand/terms", None, ALL, 200),
-            (
-                "POST",
-                "/api/v1/voice/demand/terms",
-                {"attribute": "colour", "value": "white", "term": "象牙白"},
-                MANAGERS,
-                201,
-            ),
-            ("DELETE", "/api/v1/voice/demand/terms/{term_id}", None, MANAGERS, 404),
-            ("GET", "/api/v1/voice/demand/mentions", None, ALL, 200),
-            ("GET", "/api/v1/voice/polls", None, ALL, 200),
-            (
-                "POST",
-                "/api/v1/voice/polls",
-                {"question": "Which colour?", "options": ["white", "black"]},
-                MANAGERS,
-                201,
-            ),
-            ("GET", "/api/v1/voice/polls/{poll_id}", None, ALL, 404),
-            (
-                "POST",
-                "/api/v1/voice/polls/{poll_id}/votes",
-                {"option_id": 1, "voter": "fan1"},
-                ALL,
-                404,
-            ),
-            ("POST", "/api/v1/voice/polls/{poll_id}/close", None, MANAGERS, 404),
-        ]
-    ],
+    # A post with an alert, a crisis, a demand term and a poll exist.
+    ("GET", "/api/v1/voice/posts", None, ALL, 200),
+    ("GET", "/api/v1/voice/posts/{post}", None, ALL, 200),
+    ("POST", "/api/v1/voice/runs", None, MANAGERS, 201),
+    ("GET", "/api/v1/voice/settings", None, ALL, 200),
+    ("PATCH", "/api/v1/voice/settings", {"risk_threshold": 0.6}, MANAGERS, 200),
+    ("GET", "/api/v1/voice/alerts", None, ALL, 200),
+    ("GET", "/api/v1/voice/alerts/{alert}", None, ALL, 200),
+    ("POST", "/api/v1/voice/alerts/{alert}/dismiss", None, ALL, 200),
+    ("POST", "/api/v1/voice/alerts/{alert}/crisis", None, ALL, 201),
+    ("GET", "/api/v1/voice/crises", None, ALL, 200),
+    ("POST", "/api/v1/voice/crises", {"title": "Fridge doors"}, ALL, 201),
+    ("GET", "/api/v1/voice/crises/{crisis}", None, ALL, 200),
+    (
+        "PUT",
+        "/api/v1/voice/crises/{crisis}/checklist/facts",
+        {"done": True},
+        ALL,
+        200,
+    ),
+    ("POST", "/api/v1/voice/crises/{crisis}/notes", {"text": "Called"}, ALL, 201),
+    ("POST", "/api/v1/voice/crises/{crisis}/responses", {"text": "Sorry"}, ALL, 201),
+    ("POST", "/api/v1/voice/crises/{crisis}/owner", {"owner_id": "{user}"}, ALL, 200),
+    ("POST", "/api/v1/voice/crises/{crisis}/close", None, ALL, 200),
+    ("GET", "/api/v1/voice/demand/terms", None, ALL, 200),
+    (
+        "POST",
+        "/api/v1/voice/demand/terms",
+        {"attribute": "colour", "value": "white", "term": "象牙白"},
+        MANAGERS,
+        201,
+    ),
+    ("DELETE", "/api/v1/voice/demand/terms/{term}", None, MANAGERS, 204),
+    ("GET", "/api/v1/voice/demand/mentions", None, ALL, 200),
+    ("GET", "/api/v1/voice/polls", None, ALL, 200),
+    (
+        "POST",
+        "/api/v1/voice/polls",
+        {"question": "Which colour?", "options": ["white", "black"]},
+        MANAGERS,
+        201,
+    ),
+    ("GET", "/api/v1/voice/polls/{poll}", None, ALL, 200),
+    (
+        "POST",
+        "/api/v1/voice/polls/{poll}/votes",
+        {"option_id": "{option}", "voter": "fan1"},
+        ALL,
+        201,
+    ),
+    ("POST", "/api/v1/voice/polls/{poll}/close", None, MANAGERS, 200),
     # --- end voice of the customer ---
 ]
 
@@ -314,8 +291,10 @@ def test_role_decides_and_a_refused_write_changes_nothing(
     )
     desk = make_desk(session)
     ticket = make_ticket(session, customer_id=customer.id)
+    voice = make_voice(session)
     session.commit()
     ids = {
+        **voice,
         "ticket": ticket.id,
         "category": desk.leaves["card_arrival"].id,
         "policy": desk.policy.id,
@@ -358,6 +337,12 @@ def test_the_matrix_covers_every_route():
         "{ticket_id}": "{ticket}",
         "{category_id}": "{category}",
         "{policy_id}": "{policy}",
+        "{post_id}": "{post}",
+        "{alert_id}": "{alert}",
+        "{crisis_id}": "{crisis}",
+        "{term_id}": "{term}",
+        "{poll_id}": "{poll}",
+        "{item}": "facts",
     }
     routes = set()
     for method, path, _ in api_routes():
