@@ -1,5 +1,6 @@
 """Jinja2 templates with the console's context: user, locale, ``_()``, CSRF token, flashes."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -8,9 +9,10 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import Response
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
 
-from kehu.core import Settings, as_utc
+from kehu.core import KehuError, Settings, as_utc
 from kehu.web.csrf import CSRF_FIELD, CSRF_HEADER, csrf_token
 from kehu.web.deps import can_manage
 from kehu.web.i18n import LOCALES, normalise_locale, translator
@@ -69,6 +71,20 @@ def flash(request: Request, level: str, message: str, **values: str | int) -> No
     messages = list(request.session.get("flash", []))
     messages.append([level, message, values])
     request.session["flash"] = messages[-5:]
+
+
+def attempt(request: Request, db: Session, back: str, action: Callable[[], Any]) -> Any:
+    """Run a form's operation; on a kehu error roll back, flash its message, redirect to ``back``.
+
+    Returns what ``action`` returned, or the redirect when it failed (tell them apart with
+    ``isinstance(outcome, Response)``).
+    """
+    try:
+        return action()
+    except KehuError as exc:
+        db.rollback()
+        flash(request, "error", exc.message)
+        return RedirectResponse(back, status_code=303)
 
 
 def is_htmx(request: Request) -> bool:

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from kehu import service
-from kehu.core import ConflictError, InvalidInputError, KehuError, NotFoundError, Settings
+from kehu.core import InvalidInputError, KehuError, Settings
 from kehu.jobs.service import route_new_tickets
 from kehu.users import list_departments, list_users, user_actor
 from kehu.web.csrf import verify_csrf
 from kehu.web.deps import CurrentUser, DbSession, Manager, current_user
-from kehu.web.rendering import flash, render
+from kehu.web.rendering import attempt, flash, render
 
 router = APIRouter()
 
@@ -177,15 +177,11 @@ def ticket_page(request: Request, db: DbSession, ticket_id: TicketId) -> Respons
 
 
 def _act(request: Request, db: Session, ticket_id: int, action: Any, done: str) -> Response:
-    try:
-        action()
-    except (InvalidInputError, ConflictError, NotFoundError) as exc:
-        db.rollback()
-        flash(request, "error", exc.message)
-    else:
+    back = f"/service/tickets/{ticket_id}"
+    if not isinstance(attempt(request, db, back, action), Response):
         db.commit()
         flash(request, "success", done)
-    return RedirectResponse(f"/service/tickets/{ticket_id}", status_code=303)
+    return RedirectResponse(back, status_code=303)
 
 
 @router.post("/service/tickets/{ticket_id}/reply", dependencies=[Depends(verify_csrf)])

@@ -1,19 +1,18 @@
 """Voice of the customer: posts with sentiment and risk, alerts, crises, demand, polls."""
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from kehu import voice
-from kehu.core import KehuError, utcnow
+from kehu.core import utcnow
 from kehu.jobs.voice import run_voice_scoring
 from kehu.users import User, list_users, user_actor
 from kehu.web.csrf import verify_csrf
 from kehu.web.deps import CurrentUser, DbSession, Manager, current_user
-from kehu.web.rendering import flash, render
+from kehu.web.rendering import attempt, flash, render
 
 router = APIRouter()
 
@@ -24,16 +23,6 @@ _CSRF = [Depends(verify_csrf)]
 
 def _n_pages(total: int) -> int:
     return max(1, -(-total // PAGE_SIZE))
-
-
-def _attempt(request: Request, db: Session, back: str, action: Callable[[], Any]) -> Any:
-    """Run ``action``; on a kehu error roll back, flash its message and return a redirect."""
-    try:
-        return action()
-    except KehuError as exc:
-        db.rollback()
-        flash(request, "error", exc.message)
-        return RedirectResponse(back, status_code=303)
 
 
 def _users_by_id(db: Session) -> dict[int, User]:
@@ -86,7 +75,7 @@ def posts_page(
 @router.post("/voice/run", dependencies=_CSRF)
 def run_scoring(request: Request, db: DbSession, user: Manager) -> Response:
     """Score new posts, refresh spread risk and raise alerts now (admins and managers)."""
-    outcome = _attempt(request, db, "/voice", lambda: run_voice_scoring(db, actor=user_actor(user)))
+    outcome = attempt(request, db, "/voice", lambda: run_voice_scoring(db, actor=user_actor(user)))
     if isinstance(outcome, Response):
         return outcome
     flash(
@@ -147,7 +136,7 @@ def dismiss_alert(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Dismiss an alert."""
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         "/voice/alerts",
@@ -164,7 +153,7 @@ def dismiss_alert(
 @router.post("/voice/alerts/{alert_id}/crisis", dependencies=_CSRF)
 def crisis_from_alert(request: Request, db: DbSession, user: CurrentUser, alert_id: Id) -> Response:
     """Open a crisis from an alert and go to it."""
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         "/voice/alerts",
@@ -205,7 +194,7 @@ def open_crisis(
     post_id: Annotated[int | None, Form(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
     """Open a crisis by hand (optionally about a post)."""
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         "/voice/crises",
@@ -246,7 +235,7 @@ def tick_item(
 ) -> Response:
     """Tick or untick a checklist item."""
     back = f"/voice/crises/{crisis_id}"
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         back,
@@ -272,7 +261,7 @@ def add_note(
 ) -> Response:
     """Add a note to the timeline."""
     back = f"/voice/crises/{crisis_id}"
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         back,
@@ -294,7 +283,7 @@ def respond(
 ) -> Response:
     """Record a public response (the first stops the clock)."""
     back = f"/voice/crises/{crisis_id}"
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         back,
@@ -318,7 +307,7 @@ def close_crisis(
 ) -> Response:
     """Close a crisis."""
     back = f"/voice/crises/{crisis_id}"
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         back,
@@ -366,7 +355,7 @@ def add_term(
 ) -> Response:
     """Add a word to a dictionary (admins and managers)."""
     back = f"/voice/demand?attribute={attribute.strip().lower() or 'colour'}"
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         back,
@@ -380,7 +369,7 @@ def add_term(
 @router.post("/voice/demand/terms/{term_id}/delete", dependencies=_CSRF)
 def delete_term(request: Request, db: DbSession, user: Manager, term_id: Id) -> Response:
     """Remove a word from a dictionary (admins and managers)."""
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         "/voice/demand",
@@ -413,7 +402,7 @@ def create_poll(
 ) -> Response:
     """Create a poll; options one per line (admins and managers)."""
     labels = [line for line in options.splitlines() if line.strip()]
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         "/voice/polls",
@@ -450,7 +439,7 @@ def vote(
     """Record a voter's vote."""
     del user
     back = f"/voice/polls/{poll_id}"
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         back,
@@ -463,7 +452,7 @@ def vote(
 def close_poll(request: Request, db: DbSession, user: Manager, poll_id: Id) -> Response:
     """Close a poll (admins and managers)."""
     back = f"/voice/polls/{poll_id}"
-    outcome = _attempt(
+    outcome = attempt(
         request,
         db,
         back,
