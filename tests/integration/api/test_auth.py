@@ -131,8 +131,6 @@ def test_every_route_declares_the_roles_it_allows():
         if not any(hasattr(call, "allowed_roles") for call in calls):
             unchecked.append(f"{method} {path}")
 
-    # 33 + value 5 + recommendations 2 + service desk 24 + voice of the customer 26
-    assert len(routes) == 90
     assert unchecked == sorted(f"{m} {p}" for m, p in open_routes)
 
 

@@ -1,0 +1,21 @@
+"""relationship health scores (issue 7, health analytics) -- RESERVED SLOT, fill in or leave empty
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-25 04:00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""

@@ -1,0 +1,21 @@
+"""relationship playbooks: touches, cadence, tasks, surprises, contact budget, referrals (issue 7) -- RESERVED SLOT, fill in or leave empty
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-25 04:00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""
