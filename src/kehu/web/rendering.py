@@ -73,17 +73,28 @@ def flash(request: Request, level: str, message: str, **values: str | int) -> No
     request.session["flash"] = messages[-5:]
 
 
-def attempt(request: Request, db: Session, back: str, action: Callable[[], Any]) -> Any:
+def attempt(
+    request: Request,
+    db: Session,
+    back: str,
+    action: Callable[[], Any],
+    *,
+    failure: str | None = None,
+) -> Any:
     """Run a form's operation; on a kehu error roll back, flash its message, redirect to ``back``.
 
-    Returns what ``action`` returned, or the redirect when it failed (tell them apart with
-    ``isinstance(outcome, Response)``).
+    ``failure`` (a catalogue message with a ``{reason}`` placeholder) frames the error's own
+    message, as in "The analysis failed: {reason}". Returns what ``action`` returned, or the
+    redirect when it failed (tell them apart with ``isinstance(outcome, Response)``).
     """
     try:
         return action()
     except KehuError as exc:
         db.rollback()
-        flash(request, "error", exc.message)
+        if failure is None:
+            flash(request, "error", exc.message)
+        else:
+            flash(request, "error", failure, reason=exc.message)
         return RedirectResponse(back, status_code=303)
 
 

@@ -5,7 +5,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from kehu.core import KehuError
 from kehu.jobs.value import run_value_analysis
 from kehu.users import Role, list_users, user_actor
 from kehu.value import (
@@ -21,7 +20,7 @@ from kehu.value import (
 )
 from kehu.web.csrf import verify_csrf
 from kehu.web.deps import CurrentUser, DbSession, Manager, can_manage, current_user
-from kehu.web.rendering import flash, is_htmx, render
+from kehu.web.rendering import attempt, flash, is_htmx, render
 from kehu.web.value_view import (
     SEGMENT_CODES,
     calibration_chart,
@@ -101,12 +100,15 @@ def value_dashboard(
 @router.post("/value/run", dependencies=[Depends(verify_csrf)])
 def run_analysis(request: Request, db: DbSession, user: Manager) -> Response:
     """Run the customer-value analysis now and say how it went (admins and managers)."""
-    try:
-        run = run_value_analysis(db, actor=user_actor(user))
-    except KehuError as exc:
-        db.rollback()
-        flash(request, "error", "The analysis failed: {reason}", reason=exc.message)
-        return RedirectResponse("/value", status_code=303)
+    run = attempt(
+        request,
+        db,
+        "/value",
+        lambda: run_value_analysis(db, actor=user_actor(user)),
+        failure="The analysis failed: {reason}",
+    )
+    if isinstance(run, Response):
+        return run
     db.commit()
     if run.status == ValueRunStatus.SUCCEEDED:
         flash(
