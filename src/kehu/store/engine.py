@@ -1,5 +1,7 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL."""
 
+import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -41,12 +43,34 @@ def _begin_sqlite(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def dumps_json(value: Any) -> str:
+    """Serialise a JSON column's value, writing NaN and infinities as ``null``.
+
+    Python's json writes them as ``NaN``/``Infinity``, which is not JSON: PostgreSQL refuses
+    it (a model parameter the data do not identify may well be infinite), SQLite stores it
+    and every other reader chokes. A figure that is not a number is stored as unknown.
+    """
+    return json.dumps(_finite(value), allow_nan=False)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with kehu's per-dialect settings.
 
     SQLite gets WAL, enforced foreign keys and a busy timeout; PostgreSQL gets a pre-pinged
-    connection pool.
+    connection pool. On both, JSON columns store non-finite floats as ``null``
+    (:func:`dumps_json`).
     """
+    kwargs.setdefault("json_serializer", dumps_json)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
