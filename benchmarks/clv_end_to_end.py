@@ -2,12 +2,15 @@
 Gamma-Gamma -> 12-month CLV, kehu against lifetimes 0.11.3 on the same file.
 
 Run: .venv/bin/python benchmarks/clv_end_to_end.py [--customers 1000000]
-         [--lifetimes-python /tmp/ltenv/bin/python] [--skip-lifetimes]
+         [--lifetimes-python /tmp/ltenv/bin/python] [--skip-lifetimes] [--csv PATH]
 
 Data: ``simulate_transactions`` (seed 20240601): BG/NBD r 0.5, alpha 5, a 0.8, b 2.5;
 Gamma-Gamma p 6.25, q 3.75, v 15; first purchases over 52 weeks, a 104-week window,
-calibration end = the window's last day. Written once to a CSV that both sides read. Each side
-runs in its own subprocess; its peak memory is that process's maximum resident set size.
+calibration end = the window's last day. Written once to a CSV that both sides read (``--csv``
+keeps it at PATH and reuses it when it exists). Each side runs in its own subprocess; its peak
+memory is that process's maximum resident set size. Every stage (the imports included) is
+timed in wall-clock and CPU seconds: on a shared, loaded machine the wall-clock ratio drifts
+with the load, so read it with the CPU ratio beside it and re-measure on a quiet machine.
 lifetimes 0.11.3 needs numpy<2 / pandas<2 / scipy<1.13, so it runs from a separate venv
 (see tests/data/make_lifetimes_reference.py). Results go to
 benchmarks/results/clv_end_to_end-<time>.json.
@@ -29,30 +32,38 @@ CALIBRATION_END = START + timedelta(days=104 * 7 - 1)
 
 KEHU_WORKER = r"""
 import json, resource, sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
+stages, cpu, peak = {}, {}, {}
+def lap(name, t, c):
+    stages[name], cpu[name] = time.perf_counter() - t, time.process_time() - c
+    peak[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return time.perf_counter(), time.process_time()
 import pyarrow.csv as pacsv, pyarrow as pa
 from kehu.analytics.clv import (BetaGeoModel, GammaGammaModel, customer_lifetime_value,
                                 summarize_transactions)
-stages = {}
-t = time.perf_counter()
+t, c = lap("import", t0, c0)
 tx = pacsv.read_csv(sys.argv[1], convert_options=pacsv.ConvertOptions(
     column_types={"customer_id": pa.int64(), "date": pa.date32(), "amount": pa.float64()}))
-stages["read"] = time.perf_counter() - t; t = time.perf_counter()
+t, c = lap("read", t, c)
 s = summarize_transactions(tx, calibration_end=sys.argv[2])
 del tx
-stages["summary"] = time.perf_counter() - t; t = time.perf_counter()
+# Hand the raw table's memory back (Arrow's mimalloc pool keeps freed pages, which numpy's
+# malloc cannot reuse; pandas' numpy arrays go back to the system on del as it is).
+pa.default_memory_pool().release_unused()
+t, c = lap("summary", t, c)
 bg = BetaGeoModel().fit(s)
-stages["bgnbd_fit"] = time.perf_counter() - t; t = time.perf_counter()
+t, c = lap("bgnbd_fit", t, c)
 expected = bg.expected_purchases(s, horizon=52.0)
-stages["expected_52w"] = time.perf_counter() - t; t = time.perf_counter()
+t, c = lap("expected_52w", t, c)
 alive = bg.probability_alive(s)
-stages["p_alive"] = time.perf_counter() - t; t = time.perf_counter()
+t, c = lap("p_alive", t, c)
 gg = GammaGammaModel().fit(s)
-stages["gamma_gamma_fit"] = time.perf_counter() - t; t = time.perf_counter()
+t, c = lap("gamma_gamma_fit", t, c)
 clv = customer_lifetime_value(bg, gg, s, months=12, discount_rate=0.01)
-stages["clv_12m"] = time.perf_counter() - t
+t, c = lap("clv_12m", t, c)
 print(json.dumps({
-    "seconds": time.perf_counter() - t0, "stages": stages,
+    "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+    "stages": stages, "cpu_stages": cpu, "peak_rss_mb_by_stage_end": peak,
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "n_customers": s.num_rows, "n_distinct": bg.n_distinct_,
     "bgnbd": bg.params_, "gamma_gamma": gg.params_,
@@ -63,35 +74,40 @@ print(json.dumps({
 
 LIFETIMES_WORKER = r"""
 import json, resource, sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
+stages, cpu, peak = {}, {}, {}
+def lap(name, t, c):
+    stages[name], cpu[name] = time.perf_counter() - t, time.process_time() - c
+    peak[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return time.perf_counter(), time.process_time()
 import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 from lifetimes.utils import summary_data_from_transaction_data
-stages = {}
-t = time.perf_counter()
+t, c = lap("import", t0, c0)
 tx = pd.read_csv(sys.argv[1], parse_dates=["date"])
-stages["read"] = time.perf_counter() - t; t = time.perf_counter()
+t, c = lap("read", t, c)
 s = summary_data_from_transaction_data(tx, "customer_id", "date", monetary_value_col="amount",
                                        observation_period_end=sys.argv[2], freq="D")
 s["recency"] /= 7.0
 s["T"] /= 7.0
 del tx
-stages["summary"] = time.perf_counter() - t; t = time.perf_counter()
+t, c = lap("summary", t, c)
 bg = BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
-stages["bgnbd_fit"] = time.perf_counter() - t; t = time.perf_counter()
+t, c = lap("bgnbd_fit", t, c)
 expected = bg.conditional_expected_number_of_purchases_up_to_time(52.0, s["frequency"],
                                                                   s["recency"], s["T"])
-stages["expected_52w"] = time.perf_counter() - t; t = time.perf_counter()
+t, c = lap("expected_52w", t, c)
 alive = bg.conditional_probability_alive(s["frequency"], s["recency"], s["T"])
-stages["p_alive"] = time.perf_counter() - t; t = time.perf_counter()
+t, c = lap("p_alive", t, c)
 repeat = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
 gg = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
-stages["gamma_gamma_fit"] = time.perf_counter() - t; t = time.perf_counter()
+t, c = lap("gamma_gamma_fit", t, c)
 clv = gg.customer_lifetime_value(bg, s["frequency"], s["recency"], s["T"], s["monetary_value"],
                                  time=12, discount_rate=0.01, freq="W")
-stages["clv_12m"] = time.perf_counter() - t
+t, c = lap("clv_12m", t, c)
 print(json.dumps({
-    "seconds": time.perf_counter() - t0, "stages": stages,
+    "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+    "stages": stages, "cpu_stages": cpu, "peak_rss_mb_by_stage_end": peak,
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "n_customers": len(s),
     "bgnbd": {k: float(v) for k, v in bg.params_.items()},
@@ -114,6 +130,22 @@ def _run(python: str, code: str, csv: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _generate(n_customers: int, csv: Path) -> int:
+    import pyarrow.csv as pacsv
+
+    from kehu.analytics.clv import simulate_transactions
+
+    t = time.perf_counter()
+    tx = simulate_transactions(n_customers, start=START, random_state=20240601)
+    pacsv.write_csv(tx, csv)
+    print(
+        f"{n_customers:,} customers, {tx.num_rows:,} transactions generated "
+        f"in {time.perf_counter() - t:.1f} s",
+        file=sys.stderr,
+    )
+    return int(tx.num_rows)
+
+
 def _same_to_4_digits(ours: dict, theirs: dict) -> bool:
     return all(abs(ours[k] - theirs[k]) <= 5e-4 * abs(theirs[k]) for k in theirs)
 
@@ -123,24 +155,16 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--lifetimes-python", default="/tmp/ltenv/bin/python")  # noqa: S108 - the throwaway venv
     parser.add_argument("--skip-lifetimes", action="store_true")
+    parser.add_argument("--csv", type=Path, help="keep the generated file here; reuse it")
     args = parser.parse_args()
 
-    import pyarrow.csv as pacsv
-
-    from kehu.analytics.clv import simulate_transactions
-
     with tempfile.TemporaryDirectory() as folder:
-        csv = Path(folder) / "transactions.csv"
-        t = time.perf_counter()
-        tx = simulate_transactions(args.customers, start=START, random_state=20240601)
-        pacsv.write_csv(tx, csv)
-        n_rows = tx.num_rows
-        del tx
-        print(
-            f"{args.customers:,} customers, {n_rows:,} transactions generated "
-            f"in {time.perf_counter() - t:.1f} s",
-            file=sys.stderr,
-        )
+        csv = args.csv or Path(folder) / "transactions.csv"
+        if csv.exists():
+            with csv.open("rb") as lines:
+                n_rows = sum(1 for _ in lines) - 1
+        else:
+            n_rows = _generate(args.customers, csv)
         kehu = _run(sys.executable, KEHU_WORKER, csv)
         print(f"kehu: {kehu['seconds']:.2f} s, {kehu['peak_rss_mb']:.0f} MB", file=sys.stderr)
         lifetimes = None
@@ -161,6 +185,7 @@ def main() -> None:
     }
     if lifetimes is not None:
         result["speedup"] = lifetimes["seconds"] / kehu["seconds"]
+        result["cpu_speedup"] = lifetimes["cpu_seconds"] / kehu["cpu_seconds"]
         result["memory_ratio"] = kehu["peak_rss_mb"] / lifetimes["peak_rss_mb"]
         result["bgnbd_same_4_digits"] = _same_to_4_digits(kehu["bgnbd"], lifetimes["bgnbd"])
         result["gamma_gamma_same_4_digits"] = _same_to_4_digits(

@@ -1,11 +1,20 @@
-"""Shared pieces of the analytics library: errors, table access, compression of tuples."""
+"""Shared pieces of the analytics library: errors, table access, compression, estimator base.
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+The estimator base honours scikit-learn's contract without importing scikit-learn.
+"""
+
+import copy
+import inspect
+import math
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+from typing_extensions import override
 
 from kehu.core import InvalidInputError, KehuError
 
@@ -127,3 +136,184 @@ def compress_rows(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray, I
     del key
     distinct = [np.asarray(column[first], dtype=np.float64) for column in columns]
     return distinct, counts.astype(np.float64), inverse.astype(np.int64).reshape(-1)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A hyperparameter constraint: a number of ``kind`` between ``left`` and ``right``.
+
+    The same meaning as scikit-learn's ``Interval`` (``None`` is an open end; ``closed`` is
+    ``"left"``, ``"right"``, ``"both"`` or ``"neither"``), checked by :class:`Estimator`.
+    """
+
+    kind: type
+    left: float | None
+    right: float | None
+    closed: str = "both"
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` satisfies the constraint."""
+        if isinstance(value, bool) or not isinstance(value, self.kind):
+            return False
+        number = float(value)  # type: ignore[arg-type]  # a Real or Integral, checked above
+        if math.isnan(number):
+            return False
+        left_ok = self.left is None or (
+            number >= self.left if self.closed in ("left", "both") else number > self.left
+        )
+        right_ok = self.right is None or (
+            number <= self.right if self.closed in ("right", "both") else number < self.right
+        )
+        return left_ok and right_ok
+
+    @override
+    def __str__(self) -> str:
+        kind = "an int" if self.kind is Integral else "a float"
+        left = "-inf" if self.left is None else repr(self.left)
+        right = "inf" if self.right is None else repr(self.right)
+        opening = "[" if self.closed in ("left", "both") and self.left is not None else "("
+        closing = "]" if self.closed in ("right", "both") and self.right is not None else ")"
+        return f"{kind} in the range {opening}{left}, {right}{closing}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """A hyperparameter constraint: one of a fixed set of values (scikit-learn's ``StrOptions``)."""
+
+    values: Container[Any]
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` is one of the options."""
+        try:
+            return value in self.values
+        except TypeError:
+            return False
+
+    @override
+    def __str__(self) -> str:
+        shown = sorted(map(repr, self.values)) if isinstance(self.values, set | frozenset) else []
+        return f"one of {', '.join(shown)}" if shown else "one of the allowed options"
+
+
+class Estimator:
+    """Base of the analytics models: scikit-learn's estimator contract, without scikit-learn.
+
+    Importing scikit-learn costs seconds and ~175 MB (``sklearn.base`` pulls in scipy.stats
+    and pandas), more than fitting a CLV model on a million customers. This base gives what
+    the contract (STYLE.md section 8) and scikit-learn's tools use: ``get_params`` /
+    ``set_params`` from the keyword-only ``__init__`` parameters, ``sklearn.base.clone``
+    (through ``__sklearn_clone__``), ``check_is_fitted`` (``__sklearn_tags__`` and
+    trailing-underscore attributes), validation against ``_parameter_constraints`` at fit
+    time, and ``sklearn.exceptions.NotFittedError`` before fit. scikit-learn is imported only
+    on those paths (a caller using its tools has it loaded already).
+    """
+
+    #: ``{parameter: [Interval(...) | Options(...) | None, ...]}``; a value passing any passes.
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """Return the ``__init__`` parameters (hyperparameters), sorted, as scikit-learn does."""
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        parameters = [
+            p
+            for p in inspect.signature(init).parameters.values()
+            if p.name != "self" and p.kind != p.VAR_KEYWORD
+        ]
+        if any(p.kind == p.VAR_POSITIONAL for p in parameters):
+            raise RuntimeError(f"{cls.__name__}.__init__ must name its parameters (no *args).")
+        return sorted(p.name for p in parameters)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Return the hyperparameters by name (``deep`` is accepted for compatibility)."""
+        del deep
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Set hyperparameters by name and return the estimator.
+
+        Raises
+        ------
+        ValueError
+            A name that is not a hyperparameter of this estimator.
+        """
+        valid = self._get_param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for estimator {type(self).__name__}. "
+                    f"Valid parameters are: {valid!r}."
+                )
+            setattr(self, name, value)
+        return self
+
+    def __sklearn_clone__(self) -> Self:
+        """Return an unfitted copy with the same hyperparameters (``sklearn.base.clone``)."""
+        params = {name: copy.deepcopy(value) for name, value in self.get_params().items()}
+        return type(self)(**params)
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's default estimator tags (asked for by ``check_is_fitted``)."""
+        from sklearn.utils import Tags, TargetTags
+
+        return Tags(
+            estimator_type=None,
+            target_tags=TargetTags(required=False),
+            transformer_tags=None,
+            regressor_tags=None,
+            classifier_tags=None,
+        )
+
+    @override
+    def __repr__(self) -> str:
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+        }
+        shown = [
+            f"{name}={value!r}"
+            for name, value in self.get_params().items()
+            if not (name in defaults and _same(value, defaults[name]))
+        ]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def _validate_params(self) -> None:
+        """Check the hyperparameters against ``_parameter_constraints``.
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter, the value and what it must be.
+        """
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            if any(
+                (value is None) if constraint is None else constraint.accepts(value)
+                for constraint in constraints
+            ):
+                continue
+            wanted = " or ".join("None" if c is None else str(c) for c in constraints)
+            raise InvalidDataError(
+                f"The {name!r} parameter of {type(self).__name__} must be {wanted}. "
+                f"Got {value!r} instead.",
+                code="analytics.bad_parameter",
+                details={"parameter": name},
+            )
+
+    def _check_fitted(self, attribute: str) -> None:
+        """Raise scikit-learn's ``NotFittedError`` unless ``attribute`` was learned by fit."""
+        if not hasattr(self, attribute):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+
+
+def _same(value: Any, default: Any) -> bool:
+    try:
+        return bool(value == default) and type(value) is type(default)
+    except (TypeError, ValueError):
+        return False

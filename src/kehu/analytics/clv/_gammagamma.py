@@ -5,19 +5,22 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 from scipy.special import digamma, gammaln
-from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
 from kehu.analytics._base import (
+    ConvergenceError,
+    Estimator,
     FloatArray,
+    Interval,
     InvalidDataError,
     float_column,
     require_columns,
     to_arrow,
 )
-from kehu.analytics.clv._common import compress_encoded, factorize
-from kehu.analytics.clv._mle import ValueAndGradient, fit_log_params
+from kehu.analytics.clv._common import ONE_PASS_MIN_TUPLES, factorize, factorize_int
+from kehu.analytics.clv._mle import MLEResult, ValueAndGradient, fit_log_params
+
+#: Mean spends are rounded to this many steps of their log range for the starting fit.
+_COARSE_SPEND_CELLS = 256
 
 
 def _read_spend(data: Any) -> tuple[FloatArray, FloatArray]:
@@ -73,7 +76,25 @@ def _prepare_total(x: FloatArray, m: FloatArray, weight: FloatArray) -> ValueAnd
     return value_and_grad
 
 
-class GammaGammaModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stubs
+def _distinct_pairs(x: FloatArray, m: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Distinct (count, mean spend) pairs, sorted, with how many customers share each.
+
+    Mean spends are nearly all distinct, so a sort (and a look at neighbours) is cheaper
+    here than hashing; sorted pairs also make the sums, and the fit, independent of the
+    order of the customers.
+    """
+    # Sort by spend, then (stably) by count: twice as fast as numpy.lexsort on both.
+    order = np.argsort(m)
+    order = order[np.argsort(x[order], kind="stable")]
+    x, m = x[order], m[order]
+    new = np.ones(len(x), dtype=bool)
+    new[1:] = (x[1:] != x[:-1]) | (m[1:] != m[:-1])
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, len(x))).astype(np.float64)
+    return x[starts], m[starts], counts
+
+
+class GammaGammaModel(Estimator):
     """Average spend per transaction, pooled across customers (the Gamma-Gamma model).
 
     Each transaction's value is Gamma(p, nu) around a customer's mean; ``nu ~ Gamma(q, v)``
@@ -181,7 +202,7 @@ class GammaGammaModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships no 
                 "transaction cannot be estimated.",
                 code="analytics.no_repeat",
             )
-        (x, m), weight, _ = compress_encoded(factorize(count[usable]), factorize(mean[usable]))
+        x, m, weight = _distinct_pairs(count[usable], mean[usable])
 
         def neg_log_lik(theta: FloatArray) -> float:
             return -float(weight @ self._log_lik(theta, x, m))
@@ -190,6 +211,8 @@ class GammaGammaModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships no 
 
         def gradient(theta: FloatArray) -> FloatArray:
             return value_and_grad(theta)[1]
+
+        warm = self._coarse_fit(x, m, weight) if len(x) >= ONE_PASS_MIN_TUPLES else None
 
         result = fit_log_params(
             neg_log_lik,
@@ -201,6 +224,7 @@ class GammaGammaModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships no 
             max_iter=int(self.max_iter),
             model_name=self.model_name,
             value_and_grad=value_and_grad,
+            warm_start=warm,
         )
         self.params_ = dict(zip(self.param_names, result.params.tolist(), strict=True))
         self.standard_errors_ = dict(
@@ -218,6 +242,47 @@ class GammaGammaModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships no 
             float(np.corrcoef(fitted_counts, fitted_means)[0, 1]) if spread > 0 else 0.0
         )
         return self
+
+    def _coarse_fit(self, x: FloatArray, m: FloatArray, weight: FloatArray) -> MLEResult | None:
+        """Fit on the pairs with mean spend rounded to 1/256 of its log range, or ``None``.
+
+        Only a start (parameters and curvature) for the fit on the full pairs, which alone
+        decides the parameters and the verdicts.
+        """
+        log_m = np.log(m)
+        low, high = float(log_m.min()), float(log_m.max())
+        if not high > low:
+            return None
+        step = (high - low) / _COARSE_SPEND_CELLS
+        xs, xi = factorize(x)
+        size = _COARSE_SPEND_CELLS + 1
+        codes = xi.astype(np.int64) * size + np.rint((log_m - low) / step).astype(np.int64)
+        distinct, index = factorize_int(codes)
+        coarse_x, cell = np.divmod(distinct, size)
+        coarse_m = np.exp(low + cell.astype(np.float64) * step)
+        coarse_w = np.bincount(index, weights=weight, minlength=len(distinct)).astype(np.float64)
+        value_and_grad = _prepare_total(xs[coarse_x], coarse_m, coarse_w)
+
+        def neg_log_lik(theta: FloatArray) -> float:
+            return value_and_grad(theta)[0]
+
+        def gradient(theta: FloatArray) -> FloatArray:
+            return value_and_grad(theta)[1]
+
+        try:
+            return fit_log_params(
+                neg_log_lik,
+                gradient,
+                names=self.param_names,
+                total_weight=float(coarse_w.sum()),
+                penalizer=float(self.penalizer),
+                tol=float(self.tol),
+                max_iter=int(self.max_iter),
+                model_name=self.model_name,
+                value_and_grad=value_and_grad,
+            )
+        except ConvergenceError:
+            return None
 
     def expected_spend(self, X: Any) -> FloatArray:
         """Return the expected mean spend per future transaction, per customer.
@@ -239,7 +304,7 @@ class GammaGammaModel(BaseEstimator):  # type: ignore[misc]  # sklearn ships no 
         InvalidDataError
             ``q <= 1``: the population mean spend is infinite under the fitted parameters.
         """
-        check_is_fitted(self, "params_")
+        self._check_fitted("params_")
         p, q, v = (self.params_[name] for name in self.param_names)
         if q <= 1:
             raise InvalidDataError(

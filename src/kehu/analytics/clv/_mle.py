@@ -37,6 +37,8 @@ class MLEResult:
     message: str
     #: Parameters the likelihood is flat in (kept where the optimiser left them; se = inf).
     unidentified: tuple[str, ...] = ()
+    #: Inverse Hessian of the mean objective in log-parameters (what BFGS approximates).
+    hess_inv_mean: FloatArray | None = None
 
 
 def _numeric_gradient(
@@ -63,6 +65,7 @@ def fit_log_params(
     x0: FloatArray | None = None,
     allow_unidentified: tuple[str, ...] = (),
     value_and_grad: ValueAndGradient | None = None,
+    warm_start: MLEResult | None = None,
 ) -> MLEResult:
     """Maximise a log-likelihood over positive parameters.
 
@@ -94,6 +97,10 @@ def fit_log_params(
     value_and_grad
         Optional ``theta -> (neg_log_lik, gradient)`` computed together; when given, the
         optimiser evaluates the data once per point instead of twice.
+    warm_start
+        The fit of an approximation of the same likelihood on the same customers (e.g. on
+        coarsened data): BFGS starts from its parameters with its curvature, so it needs a
+        few iterations instead of twenty. The optimum and every check are the full data's.
 
     Returns
     -------
@@ -108,7 +115,11 @@ def fit_log_params(
     """
     k = len(names)
     start = np.zeros(k) if x0 is None else np.log(np.asarray(x0, dtype=np.float64))
-
+    options: dict[str, object] = {"gtol": tol, "maxiter": max_iter}
+    if warm_start is not None:
+        start = np.log(warm_start.params)
+        if warm_start.hess_inv_mean is not None:
+            options["hess_inv0"] = warm_start.hess_inv_mean
     cache: dict[bytes, tuple[float, FloatArray]] = {}
 
     def evaluate(u: FloatArray) -> tuple[float, FloatArray]:
@@ -152,9 +163,7 @@ def fit_log_params(
                 "check the data (negative or non-finite frequency, recency or T?).",
                 code="analytics.fit_failed",
             )
-        result = optimize.minimize(
-            objective, start, jac=jac, method="BFGS", options={"gtol": tol, "maxiter": max_iter}
-        )
+        result = optimize.minimize(objective, start, jac=jac, method="BFGS", options=options)
         u = np.asarray(result.x, dtype=np.float64)
         n_iter = int(result.nit)
         if not _at_optimum(jac, u, tol):
@@ -185,13 +194,29 @@ def fit_log_params(
     cov_theta = cov_u * np.outer(theta, theta)
     return MLEResult(
         params=theta,
-        log_likelihood=-float(neg_log_lik(theta)),
+        # The one-pass total where there is one (equal to the per-tuple sum to 1e-12).
+        log_likelihood=-float(
+            value_and_grad(theta)[0] if value_and_grad is not None else neg_log_lik(theta)
+        ),
         covariance=cov_theta,
         standard_errors=np.sqrt(np.diag(cov_theta)),
         n_iter=n_iter,
         message=str(result.message),
         unidentified=flat,
+        hess_inv_mean=_mean_inverse_hessian(hessian, theta, penalizer, total_weight),
     )
+
+
+def _mean_inverse_hessian(
+    hessian: FloatArray, theta: FloatArray, penalizer: float, total_weight: float
+) -> FloatArray | None:
+    """Inverse Hessian of the optimiser's objective (mean, penalised), if positive definite."""
+    # The penalty penalizer * sum(exp(2u)) adds 4 * penalizer * theta^2 on the diagonal.
+    curvature = (hessian + 4.0 * penalizer * np.diag(theta * theta)) / total_weight
+    if not np.all(np.isfinite(curvature)) or np.min(np.linalg.eigvalsh(curvature)) <= 0:
+        return None
+    inverse = np.linalg.inv(curvature)
+    return np.asarray((inverse + inverse.T) / 2, dtype=np.float64)  # BFGS wants it symmetric
 
 
 def _flat_parameters(

@@ -5,11 +5,14 @@ the same expression runs on any Ibis backend (PySpark at scale) through :func:`s
 """
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kehu.analytics._base import InvalidDataError, require_columns, to_arrow
 
@@ -24,6 +27,10 @@ SUMMARY_COLUMNS = (
     "last_purchase",
 )
 HOLDOUT_COLUMNS = ("frequency_holdout", "monetary_value_holdout", "duration_holdout")
+_RAW_VIEW = "kehu_transactions"
+#: Transactions per chunk of customers summarised at once (see :func:`_customer_chunks`).
+_ROWS_PER_CHUNK = 500_000
+_MAX_CHUNKS = 16
 
 
 def _as_date(value: dt.date | str, name: str) -> dt.date:
@@ -48,6 +55,8 @@ def summary_expr(
 ) -> ir.Table:
     """Build the summary as an Ibis expression over a table of transactions.
 
+    Customer ids come back as text. See :func:`summarize_transactions` for the definitions.
+
     Parameters
     ----------
     transactions
@@ -65,6 +74,23 @@ def summary_expr(
     ibis.expr.types.Table
         One row per customer whose first purchase is on or before ``calibration_end``.
     """
+    summary = _summary_expr(
+        transactions,
+        calibration_end=calibration_end,
+        holdout_end=holdout_end,
+        unit_days=unit_days,
+    )
+    return summary.mutate(customer_id=summary.customer_id.cast("string"))
+
+
+def _summary_expr(
+    transactions: ir.Table,
+    *,
+    calibration_end: dt.date,
+    holdout_end: dt.date | None,
+    unit_days: float,
+) -> ir.Table:
+    """:func:`summary_expr` with the customer ids as they come (integers stay integers)."""
     t = transactions
     # One purchase occasion per customer and day: the net amount that day, and whether the day
     # had at least one order (a row with amount >= 0) rather than returns only.
@@ -100,9 +126,7 @@ def summary_expr(
         last_purchase=per.last_purchase,
     )
     if holdout_end is None:
-        # Customer ids are grouped on as they come (integers hash faster than their text) and
-        # handed back as text.
-        return summary.mutate(customer_id=summary.customer_id.cast("string"))
+        return summary
     hold = occasions.filter((occasions.day > cal_end) & (occasions.day <= ibis.date(holdout_end)))
     hold_paid = hold.net > 0
     hold_stats = hold.group_by("customer_id").aggregate(
@@ -113,7 +137,7 @@ def summary_expr(
     joined = summary.left_join(hold_stats, "customer_id")
     duration = float((holdout_end - calibration_end).days) / unit_days
     return joined.select(
-        joined.customer_id.cast("string").name("customer_id"),
+        joined.customer_id,
         *[joined[name] for name in SUMMARY_COLUMNS[1:]],
         frequency_holdout=joined.frequency_holdout.fill_null(0).cast("int64"),
         monetary_value_holdout=(joined.hold_paid_days.fill_null(0) > 0).ifelse(
@@ -173,7 +197,8 @@ def summarize_transactions(
     Returns
     -------
     pyarrow.Table
-        One row per customer, sorted by ``customer_id``. Schema metadata (bytes keys
+        One row per customer, sorted by ``customer_id`` (numerically when the ids are
+        integers; handed back as text either way). Schema metadata (bytes keys
         ``kehu.n_rows``, ``kehu.n_future_rows``, ``kehu.n_incomplete_rows``,
         ``kehu.n_new_in_holdout``) tells what was left out; read it with :func:`summary_info`.
 
@@ -216,8 +241,11 @@ def summarize_transactions(
 
     con = ibis.duckdb.connect()
     try:
-        # A view on the Arrow table (no copy into DuckDB).
-        raw = ibis.memtable(table)
+        # The Arrow table is registered as a view (no copy into DuckDB) on the connection
+        # itself: ``ibis.memtable`` would do the same but first imports pyarrow.dataset
+        # (about a second) to recognise the table's type.
+        con.con.register(_RAW_VIEW, table)
+        raw = con.table(_RAW_VIEW)
         complete = raw.filter(raw.customer_id.notnull() & raw.day.notnull() & raw.amount.notnull())
         in_window = complete.filter(complete.day <= ibis.date(observation_end))
         counts = con.to_pyarrow(
@@ -229,10 +257,34 @@ def summarize_transactions(
                 n_future=(raw.day > ibis.date(observation_end)).cast("int64").sum(),
             )
         ).to_pylist()[0]
-        expr = summary_expr(
-            in_window, calibration_end=cal_end, holdout_end=hold_end, unit_days=unit_days
-        ).order_by("customer_id")
-        result = con.to_pyarrow(expr)
+        integer_ids = pa.types.is_integer(table.schema.field("customer_id").type)
+        parts = []
+        for number, chunk in enumerate(_customer_chunks(table, integer_ids)):
+            if chunk is table:
+                rows = in_window
+            else:
+                name = f"{_RAW_VIEW}_{number}"
+                con.con.register(name, chunk)
+                part = con.table(name)
+                rows = part.filter(
+                    part.customer_id.notnull()
+                    & part.day.notnull()
+                    & part.amount.notnull()
+                    & (part.day <= ibis.date(observation_end))
+                )
+            # Sorted on the ids as they come (integers sort far faster than their text);
+            # handed back as text below.
+            expr = _summary_expr(
+                rows, calibration_end=cal_end, holdout_end=hold_end, unit_days=unit_days
+            ).order_by("customer_id")
+            parts.append(con.to_pyarrow(expr))
+            if chunk is not table:
+                con.con.unregister(name)
+            del chunk
+        result = pa.concat_tables(parts)
+        if not integer_ids and len(parts) > 1:
+            result = result.sort_by("customer_id")
+        del parts
         n_new = 0
         if hold_end is not None:
             after = in_window.filter(in_window.day > ibis.date(cal_end))
@@ -249,6 +301,7 @@ def summarize_transactions(
             )
     finally:
         con.disconnect()
+    result = result.set_column(0, "customer_id", pc.cast(result.column("customer_id"), pa.string()))
     if result.num_rows == 0:
         raise InvalidDataError(
             f"No customer made a purchase on or before the calibration end {cal_end}; choose a "
@@ -267,6 +320,42 @@ def summarize_transactions(
     return result.replace_schema_metadata(metadata)
 
 
+def _customer_chunks(table: pa.Table, integer_ids: bool) -> Iterator[pa.Table]:
+    """Split the transactions into groups of whole customers of about ``_ROWS_PER_CHUNK`` rows.
+
+    The summary aggregates twice (per customer and day, then per customer); DuckDB's hash
+    tables for tens of millions of (customer, day) groups outgrow the CPU caches and take
+    gigabytes. Summarised chunk by chunk, each table stays small: at a million customers this
+    cuts the summary's CPU time by a third and its memory by half; at ten million it is what
+    keeps it within a few GB. The chunks are cut here, with Arrow, once per chunk (a filter in
+    DuckDB would convert the whole Arrow table at every chunk), and at most
+    ``_MAX_CHUNKS`` of them. Integer ids are cut into ranges (so the chunks, each sorted,
+    come out in order); text ids by their dictionary code. Rows with no id go nowhere: the
+    summary leaves them out anyway (they are counted before).
+    """
+    n_chunks = min(_MAX_CHUNKS, -(-table.num_rows // _ROWS_PER_CHUNK))
+    ids = table.column("customer_id")
+    if n_chunks <= 1 or ids.null_count == len(ids):
+        yield table
+        return
+    if integer_ids:
+        extremes = pc.min_max(ids).as_py()
+        low, high = int(extremes["min"]), int(extremes["max"])
+        width = -(-(high - low + 1) // n_chunks)
+        for start in range(low, high + 1, width):
+            # Bounds stay within [low, high], so within the ids' integer type.
+            in_chunk = pc.greater_equal(ids, pa.scalar(start, ids.type))
+            if high - start >= width:
+                in_chunk = pc.and_(in_chunk, pc.less(ids, pa.scalar(start + width, ids.type)))
+            yield table.filter(in_chunk)
+        return
+    codes = pc.dictionary_encode(ids.combine_chunks()).indices
+    group = np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)) % n_chunks
+    group[np.asarray(codes.is_null().to_numpy(zero_copy_only=False))] = -1
+    for k in range(n_chunks):
+        yield table.filter(pa.array(group == k))
+
+
 def summary_info(summary: pa.Table) -> dict[str, str]:
     """Return what :func:`summarize_transactions` left out, from the summary's metadata."""
     metadata = summary.schema.metadata or {}
@@ -279,8 +368,6 @@ def summary_info(summary: pa.Table) -> dict[str, str]:
 
 def _normalise(table: pa.Table, time_column: str) -> pa.Table:
     """Keep customer_id (string), day (date32), amount (float64)."""
-    import pyarrow.compute as pc
-
     column = table.column(time_column)
     kind = column.type
     try:
