@@ -242,7 +242,7 @@ def evaluate_recommenders(
         ``k``, ``n_customers`` (bought in both periods), ``n_cross_sell_customers`` and
         ``models``: name to ``{"all": {...}, "cross_sell": {...}, "fit_seconds": s}``, each
         metric block holding ``precision``, ``recall``, ``hit_rate``, ``map``, ``ndcg`` and
-        ``n_customers``.
+        ``n_customers``; ``ratios``: see :func:`ndcg_ratios`.
     """
     if k < 1:
         raise InvalidDataError("k must be at least 1.", code="analytics.bad_k")
@@ -283,4 +283,30 @@ def evaluate_recommenders(
         "n_customers": len(holdout.customers),
         "n_cross_sell_customers": n_cross,
         "models": results,
+        "ratios": ndcg_ratios(results),
     }
+
+
+#: The ratios of issue 4 §4 that need no other library: (name, model, over model, variant).
+RATIOS = (
+    ("all_items_ndcg_blend_over_buy_again", "kehu_blend", "kehu_buy_again", "all"),
+    ("cross_sell_ndcg_blend_over_popularity", "kehu_blend", "popularity", "cross_sell"),
+)
+
+
+def ndcg_ratios(results: Mapping[str, Any]) -> dict[str, float | None]:
+    """NDCG ratios between models of one evaluation (``None``: a model missing or at 0).
+
+    ``all_items_ndcg_blend_over_buy_again`` is the goal "the blend at least 1.15 x buy-again
+    alone" on all items; ``cross_sell_ndcg_blend_over_popularity`` the blend's cross-sell
+    against the popularity baseline.
+    """
+    ratios: dict[str, float | None] = {}
+    for name, model, baseline, variant in RATIOS:
+        if model in results and baseline in results:
+            below = float(results[baseline][variant]["ndcg"])
+            above = float(results[model][variant]["ndcg"])
+            ratios[name] = above / below if below > 0 else None
+        else:
+            ratios[name] = None
+    return ratios

@@ -75,9 +75,9 @@ class _Parts:
     # of the two similarity matrices for them (to explain a score by its sources).
     seeds: IntArray
     seed_weight: FloatArray
-    # (target item, seed index, contribution) of the also-bought and bought-together sums.
-    also_links: tuple[IntArray, IntArray, FloatArray]
-    together_links: tuple[IntArray, IntArray, FloatArray]
+    # (target, seed index, contribution) of the also-bought and bought-together sums; the
+    # target is the item code for also-bought, ``n_items`` + the item code for bought-together.
+    links: tuple[IntArray, IntArray, FloatArray]
 
 
 def _gather(indptr: IntArray, rows: IntArray) -> tuple[IntArray, IntArray]:
@@ -87,16 +87,37 @@ def _gather(indptr: IntArray, rows: IntArray) -> tuple[IntArray, IntArray]:
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    owner = np.repeat(np.arange(len(rows)), lengths)
-    offsets = np.cumsum(lengths) - lengths
-    positions = np.arange(total) - offsets[owner] + starts[owner]
-    return positions.astype(np.int64), owner.astype(np.int64)
+    # Few passes over the entries: this runs on every single-customer request.
+    owner = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
+    shift = starts - (np.cumsum(lengths) - lengths)
+    positions = np.arange(total, dtype=np.int64)
+    positions += np.repeat(shift, lengths)
+    return positions, owner
 
 
 def _scaled(values: FloatArray) -> FloatArray:
     """``values`` divided by its largest entry (all zeros stay zeros)."""
     top = float(values.max()) if len(values) else 0.0
     return values / top if top > 0 else values
+
+
+def _sources(
+    column: IntArray, seed: IntArray, value: FloatArray, n_columns: int
+) -> tuple[FloatArray, IntArray, IntArray, FloatArray]:
+    """Find the seeds behind each recommended item's also-bought or bought-together score.
+
+    ``column``, ``seed``, ``value``: the contributions (place in the recommendations, seed
+    index, amount), seed by seed. Returns each place's total and, for the ``_MAX_SOURCES``
+    largest positive contributions per place (ties: the earlier seed), the seed index, the
+    place and the contribution, by place.
+    """
+    sums = np.asarray(np.bincount(column, weights=value, minlength=n_columns), dtype=np.float64)
+    order = np.lexsort((seed, -value, column))
+    column, seed, value = column[order], seed[order], value[order]
+    first = np.searchsorted(column, np.arange(n_columns))
+    rank = np.arange(len(column)) - first[column]
+    keep = (rank < _MAX_SOURCES) & (value > 0)
+    return sums, seed[keep], column[keep], value[keep]
 
 
 class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stubs
@@ -149,6 +170,10 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
         bought-together (``None``: every purchase counts the same).
     max_history
         Purchases (the most recent) that seed also-bought and bought-together.
+    max_customer_items
+        Distinct items (each customer's most recent) that enter the also-bought
+        co-occurrence (``None``: all). A wholesaler's thousands of items cost the product
+        their square and, being bought by one account, say little about what goes with what.
     similarity_half_life_days
         Recency decay of the co-occurrence counts (``None``: all history counts the same):
         what customers bought together lately says more about what they buy next.
@@ -197,6 +222,7 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
         "repeat_strength": [Interval(Real, 0, None, closed="left")],
         "history_half_life_days": [Interval(Real, 0, None, closed="neither"), None],
         "max_history": [Interval(Integral, 1, None, closed="left")],
+        "max_customer_items": [Interval(Integral, 1, None, closed="left"), None],
         "similarity_half_life_days": [Interval(Real, 0, None, closed="neither"), None],
         "popularity_half_life_days": [Interval(Real, 0, None, closed="neither")],
         "popularity_boost": [Interval(Real, 0, None, closed="left")],
@@ -229,6 +255,7 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
         repeat_strength: float = 0.5,
         history_half_life_days: float | None = 30.0,
         max_history: int = 200,
+        max_customer_items: int | None = 150,
         similarity_half_life_days: float | None = 60.0,
         popularity_half_life_days: float = 14.0,
         popularity_boost: float = 0.5,
@@ -253,6 +280,7 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
         self.repeat_strength = repeat_strength
         self.history_half_life_days = history_half_life_days
         self.max_history = max_history
+        self.max_customer_items = max_customer_items
         self.similarity_half_life_days = similarity_half_life_days
         self.popularity_half_life_days = popularity_half_life_days
         self.popularity_boost = popularity_boost
@@ -328,7 +356,8 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
         repeaters = np.bincount(pair_item, weights=(n_bought > 1), minlength=n_items)
         overall = float(repeaters.sum() / max(buyers.sum(), 1.0))
         self.item_repeat_rate_ = np.maximum((repeaters + 5.0 * overall) / (buyers + 5.0), 1e-3)
-        self.history_weight_ = self._history_weight(last, ref)
+        recency_rank = self._recency_rank(last)
+        self.history_weight_ = self._history_weight(last, ref, recency_rank)
         orders_key = np.unique(enc.customer * enc.n_orders + enc.order)
         self.customer_orders_ = np.bincount(
             orders_key // enc.n_orders, minlength=n_customers
@@ -370,6 +399,8 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
         if "also_bought" in self._parts:
             weight = self._recency(ref - last)
             kept = weight > 0
+            if self.max_customer_items is not None:
+                kept &= recency_rank < self.max_customer_items
             item_customers = sp.csr_matrix(
                 (weight[kept], (pair_item[kept], pair_customer[kept])),
                 shape=(n_items, n_customers),
@@ -413,7 +444,17 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
         halves = age / float(self.similarity_half_life_days)
         return np.where(halves <= _FORGET, np.exp2(-halves), 0.0)
 
-    def _history_weight(self, last: FloatArray, ref: float) -> FloatArray:
+    def _recency_rank(self, last: FloatArray) -> IntArray:
+        """Rank of each (customer, item) pair within its customer, the most recent first."""
+        indptr = self.history_indptr_
+        lengths = np.diff(indptr)
+        owner = np.repeat(np.arange(len(lengths)), lengths)
+        order = np.lexsort((-last, owner))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order)) - indptr[owner[order]]
+        return rank
+
+    def _history_weight(self, last: FloatArray, ref: float, rank: IntArray) -> FloatArray:
         """Seed weight of each purchase for also-bought: recency decay, top ``max_history``."""
         if self.history_half_life_days is None:
             weight = np.ones(len(last))
@@ -421,14 +462,7 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
             # Not cut off by age: every part is scaled per customer, so a customer whose
             # purchases are all old still gets their (faded, relative) neighbours.
             weight = np.exp2(-(ref - last) / self.history_half_life_days)
-        indptr = self.history_indptr_
-        lengths = np.diff(indptr)
-        if np.any(lengths > self.max_history):
-            owner = np.repeat(np.arange(len(lengths)), lengths)
-            order = np.lexsort((-last, owner))  # most recent first within each customer
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order)) - indptr[owner[order]]
-            weight = np.where(rank < self.max_history, weight, 0.0)
+        weight = np.where(rank < self.max_history, weight, 0.0)
         return np.asarray(weight, dtype=np.float64)
 
     # ----------------------------------------------------------- lookups
@@ -438,6 +472,8 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
         self._item_lookup: dict[str, int] | None = None
         self._item_names: list[str] | None = None
         self._similarities: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
+        self._blocked_codes: IntArray | None = None
+        self._stacked_rows: tuple[IntArray, IntArray, FloatArray] | None = None
 
     def _items(self) -> dict[str, int]:
         lookup = getattr(self, "_item_lookup", None)
@@ -500,6 +536,29 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
             self._similarities = cached
         return cached
 
+    def _stacked(self) -> tuple[IntArray, IntArray, FloatArray]:
+        """Return also-bought and bought-together as one CSR (items x 2 items), built once.
+
+        Bought-together neighbours are numbered from ``n_items``: one gather and one sum
+        score both parts of a customer (half the numpy calls of the hot path).
+        """
+        cached = getattr(self, "_stacked_rows", None)
+        if cached is None:
+            n_items = len(self.item_ids_)
+            also_n, together_n = np.diff(self.also_indptr_), np.diff(self.together_indptr_)
+            lengths = also_n + together_n
+            indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+            owner = np.repeat(np.arange(n_items), lengths)
+            second = np.arange(len(owner)) - indptr[owner] >= also_n[owner]
+            items = np.empty(len(owner), dtype=np.int64)
+            scores = np.empty(len(owner))
+            items[~second], scores[~second] = self.also_items_, self.also_score_
+            items[second] = self.together_items_ + n_items
+            scores[second] = self.together_score_
+            cached = (indptr, items, scores)
+            self._stacked_rows = cached
+        return cached
+
     def _customer_parts(self, customer: int) -> _Parts:
         n_items = len(self.item_ids_)
         start, end = self.history_indptr_[customer], self.history_indptr_[customer + 1]
@@ -509,26 +568,22 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
         weight = self.history_weight_[start:end]
         chosen = weight > 0
         seeds, seed_weight = history[chosen], weight[chosen]
-        links = []
-        for indptr, items, scores in (
-            (self.also_indptr_, self.also_items_, self.also_score_),
-            (self.together_indptr_, self.together_items_, self.together_score_),
-        ):
-            positions, owner = _gather(indptr, seeds)
-            links.append((items[positions], owner, seed_weight[owner] * scores[positions]))
+        indptr, items, scores = self._stacked()
+        positions, owner = _gather(indptr, seeds)
+        targets = items[positions]
+        amount = scores[positions]
+        amount *= seed_weight[owner]
+        both = np.bincount(targets, weights=amount, minlength=2 * n_items)
         boost = self.item_boost_
-        also = boost * np.bincount(links[0][0], weights=links[0][2], minlength=n_items)
-        together = boost * np.bincount(links[1][0], weights=links[1][2], minlength=n_items)
         return _Parts(
             buy_again=buy_again,
-            also=also,
-            together=together,
+            also=boost * both[:n_items],
+            together=boost * both[n_items:],
             w_buy_again=self._blend_share(customer),
             history=history,
             seeds=seeds,
             seed_weight=seed_weight,
-            also_links=links[0],
-            together_links=links[1],
+            links=(targets, owner, amount),
         )
 
     def _blend(
@@ -550,7 +605,10 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
 
     def _mask(self, history: IntArray, exclude_codes: IntArray, exclude_seen: bool) -> IntArray:
         """Item codes that may not be recommended to this customer."""
-        masked = [np.flatnonzero(self.blocked_), exclude_codes]
+        blocked = getattr(self, "_blocked_codes", None)
+        if blocked is None:
+            blocked = self._blocked_codes = np.flatnonzero(self.blocked_)
+        masked = [blocked, exclude_codes]
         if exclude_seen:
             masked.append(history)
         else:
@@ -590,7 +648,8 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
         exclude
             Item ids not to recommend (e.g. in the basket, or shown too often).
         """
-        check_is_fitted(self)
+        if "reference_day_" not in vars(self):  # sklearn's check scans every attribute
+            check_is_fitted(self)
         exclude_codes = self._item_codes(exclude)
         customer = self._customer_code(customer_id)
         del now  # every part is scaled per customer, so the age shift cancels out
@@ -631,28 +690,50 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
         pop: FloatArray,
         parts: _Parts,
     ) -> list[Recommendation]:
-        start = self.history_indptr_[customer]
+        # On the serving hot path: the sources of all ``top`` items are found in one pass
+        # over the customer's links, and only the dates that are shown are looked up.
+        n = len(top)
+        if n == 0:
+            return []
+        n_items = len(self.item_ids_)
+        # The customer's links to the recommended items, seed by seed as the scores summed
+        # them (so the totals are the same numbers).
+        column_of = np.full(2 * n_items, -1, dtype=np.int64)
+        column_of[top] = np.arange(n)
+        column_of[top + n_items] = np.arange(n, 2 * n)
+        targets, owner, amount = parts.links
+        target_column = column_of[targets]
+        hit = np.flatnonzero(target_column >= 0)
+        sums, rows, columns, amounts = _sources(target_column[hit], owner[hit], amount[hit], 2 * n)
+        second = columns >= n
+        sources = {
+            "also_bought": (sums[:n], rows[~second], columns[~second], amounts[~second]),
+            "bought_together": (sums[n:], rows[second], columns[second] - n, amounts[second]),
+        }
+        # Dates of the items named in a reason: the recommended ones (bought before) and the
+        # seeds, each the customer's last purchase of it.
+        start = int(self.history_indptr_[customer])
         history = parts.history  # sorted item codes (pairs are sorted by customer, item)
-        last_days = self.history_last_day_[start : start + len(history)]
-
-        def bought_on(item: int) -> dt.date:
-            return date_of(float(last_days[np.searchsorted(history, item)]))
-
-        # Contribution of each seed purchase (rows) to each recommended item (columns).
-        column_of = np.full(len(self.item_ids_), -1, dtype=np.int64)
-        column_of[top] = np.arange(len(top))
-        contributions = {}
-        for kind, (targets, owner, amount) in (
-            ("also_bought", parts.also_links),
-            ("bought_together", parts.together_links),
-        ):
-            target_column = column_of[targets]
-            hit = target_column >= 0
-            table = np.zeros((len(parts.seeds), len(top)))
-            np.add.at(table, (owner[hit], target_column[hit]), amount[hit])
-            contributions[kind] = table
-        seeds = parts.seeds.tolist()
+        named = np.concatenate(
+            [
+                top,
+                parts.seeds[sources["also_bought"][1]],
+                parts.seeds[sources["bought_together"][1]],
+            ]
+        )
+        where = np.minimum(np.searchsorted(history, named), max(len(history) - 1, 0))
+        days = self.history_last_day_[start + where] if len(history) else np.zeros(len(named))
+        on = dict(zip(named.tolist(), days.tolist(), strict=True))
         names = self._names()
+        seeds = parts.seeds.tolist()
+        per_kind = {}
+        for kind, (sums, rows, columns, amounts) in sources.items():
+            listed: dict[int, list[tuple[int, float]]] = {}
+            for row, column, amount in zip(
+                rows.tolist(), columns.tolist(), amounts.tolist(), strict=True
+            ):
+                listed.setdefault(column, []).append((seeds[row], amount))
+            per_kind[kind] = (sums.tolist(), listed)
         out: list[Recommendation] = []
         values = zip(
             top.tolist(),
@@ -664,31 +745,34 @@ class Recommender(BaseEstimator):  # type: ignore[misc]  # sklearn ships no stub
             strict=True,
         )
         for column, (item, total, ba_item, al_item, to_item, pop_item) in enumerate(values):
-            reasons: list[Reason] = []
+            # (-weight, kind's rank, kind, item named), Reason objects only for those kept.
+            # Sorted as plain tuples: largest share first, ties in the order of REASON_KINDS,
+            # then by item code (which is the seeds' order, as the sources come).
+            found: list[tuple[float, int, str, int]] = []
             if total > 0:
                 if ba_item > 0:
-                    reasons.append(
-                        Reason("bought_before", names[item], bought_on(item), ba_item / total)
-                    )
-                for kind, part in (("also_bought", al_item), ("bought_together", to_item)):
+                    found.append((-ba_item / total, 0, "bought_before", item))
+                for rank, kind, part in (
+                    (1, "also_bought", al_item),
+                    (2, "bought_together", to_item),
+                ):
                     if part <= 0:
                         continue
-                    amount = contributions[kind][:, column]
-                    share = part / total / float(amount.sum())
-                    for j in np.argsort(-amount, kind="stable")[:_MAX_SOURCES].tolist():
-                        if amount[j] <= 0:
-                            break
-                        source = seeds[j]
-                        reasons.append(
-                            Reason(kind, names[source], bought_on(source), float(amount[j]) * share)
-                        )
+                    totals, listed = per_kind[kind]
+                    share = part / total / totals[column]
+                    for source, contribution in listed.get(column, ()):
+                        found.append((-contribution * share, rank, kind, source))
                 if pop_item > 0:
-                    reasons.append(Reason("popular", None, None, pop_item / total))
-            reasons.sort(key=lambda r: (-r.weight, REASON_KINDS.index(r.kind)))
-            kept = [r for r in reasons if r.weight >= _MIN_REASON_SHARE] or reasons[:1]
-            if not kept:
-                kept = [Reason("popular", None, None, 1.0)]
-            out.append(Recommendation(names[item], total, tuple(kept)))
+                    found.append((-pop_item / total, 3, "popular", -1))
+            found.sort()
+            kept = [f for f in found if -f[0] >= _MIN_REASON_SHARE] or found[:1]
+            reasons = tuple(
+                Reason(kind, None, None, -weight)
+                if named_item < 0
+                else Reason(kind, names[named_item], date_of(on[named_item]), -weight)
+                for weight, _, kind, named_item in kept
+            ) or (Reason("popular", None, None, 1.0),)
+            out.append(Recommendation(names[item], total, reasons))
         return out
 
     def recommend_many(

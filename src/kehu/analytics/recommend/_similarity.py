@@ -27,6 +27,34 @@ def _idf(item_baskets: sp.csr_matrix) -> FloatArray:
     return np.asarray(np.log(n_items) - np.log1p(per_basket), dtype=np.float64)
 
 
+def _top_k_mask(block: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.bool_]:
+    """Mask of the ``k`` largest positive entries of each row (ties: the lowest columns).
+
+    A partition for the k-th largest value and one comparison, the partition only on rows
+    with more than ``k`` positive entries: about three times faster than ``argpartition``
+    on co-occurrence rows, which are mostly zeros. Similarities are never negative.
+    """
+    n_columns = block.shape[1]
+    tiny = np.finfo(block.dtype).tiny
+    threshold = np.full((block.shape[0], 1), tiny, dtype=block.dtype)
+    crowded = np.flatnonzero(np.count_nonzero(block, axis=1) > k)
+    if len(crowded) == block.shape[0]:
+        threshold = np.partition(block, n_columns - k, axis=1)[:, n_columns - k, None]
+    elif len(crowded):
+        kth = np.partition(block[crowded], n_columns - k, axis=1)[:, n_columns - k, None]
+        threshold[crowded] = kth
+    np.maximum(threshold, tiny, out=threshold)
+    keep = block >= threshold
+    # Values tied with the k-th can push a row past k: keep the first of the ties.
+    over = np.flatnonzero(np.count_nonzero(keep, axis=1) > k)
+    if len(over):
+        rows, edge = block[over], threshold[over]
+        ties = rows == edge
+        room = k - np.count_nonzero(rows > edge, axis=1)[:, None]
+        keep[over] = (rows > edge) | (ties & (np.cumsum(ties, axis=1) <= room))
+    return np.asarray(keep)
+
+
 def similarity(
     item_baskets: sp.csr_matrix,
     *,
@@ -69,8 +97,6 @@ def similarity(
     x = sp.csr_matrix(item_baskets, dtype=np.float64)
     x.eliminate_zeros()
     n_items = x.shape[0]
-    binary = x.copy()
-    binary.data[:] = 1.0
     if weighting == "cosine":
         left = _row_normalise(x)
     elif weighting == "tfidf":
@@ -81,16 +107,16 @@ def similarity(
         idf = _idf(x)
         lengths = np.asarray(x.sum(axis=1)).ravel()
         norm = (1.0 - bm25_b) + bm25_b * lengths / max(float(lengths.mean()), 1e-12)
-        left = x.copy()
         rows = np.repeat(np.arange(n_items), np.diff(x.indptr))
-        left.data = x.data * (bm25_k1 + 1.0) / (bm25_k1 * norm[rows] + x.data) * idf[x.indices]
+        weighted = x.data * (bm25_k1 + 1.0) / (bm25_k1 * norm[rows] + x.data) * idf[x.indices]
+        left = sp.csr_matrix((weighted, x.indices, x.indptr), shape=x.shape)
     else:  # jaccard, lift: on the (weighted) co-occurrence itself
         left = x
     left = sp.csr_matrix(left, dtype=np.float32)
     right = sp.csr_matrix(left.T)
     # Co-occurrence counts, for shrinkage when the products above are not counts already.
     need_counts = shrinkage > 0 and weighting not in ("jaccard", "lift")
-    binary32 = sp.csr_matrix(binary, dtype=np.float32)
+    binary32 = sp.csr_matrix((np.ones(x.nnz, dtype=np.float32), x.indices, x.indptr), shape=x.shape)
     right_binary = sp.csr_matrix(binary32.T) if need_counts else None
     sums = np.asarray(left.sum(axis=1), dtype=np.float64).ravel()
     n_baskets = float(x.shape[1])
@@ -118,13 +144,12 @@ def similarity(
             indices.append(np.zeros(0, dtype=np.int64))
             values.append(np.zeros(0, dtype=np.float32))
             continue
-        # The k largest of each row (in no particular order; scoring sums them).
-        top = np.argpartition(block, n_items - k, axis=1)[:, n_items - k :]
-        top_values = np.take_along_axis(block, top, axis=1)
-        keep = top_values > 0
-        indptr[first + 1 : last + 1] = keep.sum(axis=1)
-        indices.append(top[keep].astype(np.int64))
-        values.append(top_values[keep])
+        # Row-major positions: each row's neighbours come out sorted by item code.
+        flat = np.flatnonzero(_top_k_mask(block, k))
+        rows_kept, columns = np.divmod(flat, n_items)
+        indptr[first + 1 : last + 1] = np.bincount(rows_kept, minlength=last - first)
+        indices.append(columns.astype(np.int64))
+        values.append(block.ravel()[flat])
     indptr = np.cumsum(indptr)
     return sp.csr_matrix(
         (np.concatenate(values).astype(np.float64), np.concatenate(indices), indptr),

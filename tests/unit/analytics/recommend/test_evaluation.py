@@ -12,6 +12,7 @@ from kehu.analytics.recommend import (
     evaluate_recommenders,
     holdout_metrics,
     make_holdout,
+    ndcg_ratios,
     ranking_metrics,
     split_at,
     user_metrics,
@@ -115,3 +116,29 @@ def test_evaluate_recommenders_on_the_slice(retail_lines: pa.Table) -> None:
     assert models["kehu_buy_again"]["all"]["ndcg"] > models["popularity"]["all"]["ndcg"]
     assert models["kehu_blend"]["all"]["ndcg"] > models["popularity"]["all"]["ndcg"]
     assert result["n_cross_sell_customers"] <= result["n_customers"]
+    ratios = result["ratios"]
+    assert ratios["all_items_ndcg_blend_over_buy_again"] == pytest.approx(
+        models["kehu_blend"]["all"]["ndcg"] / models["kehu_buy_again"]["all"]["ndcg"]
+    )
+    assert ratios["cross_sell_ndcg_blend_over_popularity"] == pytest.approx(
+        models["kehu_blend"]["cross_sell"]["ndcg"] / models["popularity"]["cross_sell"]["ndcg"]
+    )
+
+
+def test_ndcg_ratios_name_what_is_missing_or_zero() -> None:
+    def entry(all_ndcg: float, cross_ndcg: float) -> dict[str, dict[str, float]]:
+        return {"all": {"ndcg": all_ndcg}, "cross_sell": {"ndcg": cross_ndcg}}
+
+    ratios = ndcg_ratios(
+        {
+            "kehu_blend": entry(0.46, 0.1),
+            "kehu_buy_again": entry(0.4, 0.0),
+            "popularity": entry(0.1, 0.0),
+        }
+    )
+    assert ratios["all_items_ndcg_blend_over_buy_again"] == pytest.approx(1.15)
+    assert ratios["cross_sell_ndcg_blend_over_popularity"] is None  # popularity at 0
+    assert ndcg_ratios({"kehu_blend": entry(0.4, 0.1)}) == {
+        "all_items_ndcg_blend_over_buy_again": None,
+        "cross_sell_ndcg_blend_over_popularity": None,
+    }
