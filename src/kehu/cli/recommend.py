@@ -127,6 +127,9 @@ def _print(result: dict[str, Any]) -> None:
                 f"{entry['fit_seconds']:.2f}",
             )
         console.print(table)
+    for name, ratio in result.get("ratios", {}).items():
+        shown = "n/a (a model is missing or scored 0)" if ratio is None else f"{ratio:.2f}x"
+        console.print(f"{name.replace('_', ' ')}: {shown}")
 
 
 @app.command("evaluate")

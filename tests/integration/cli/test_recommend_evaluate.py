@@ -62,6 +62,7 @@ def test_table_on_parquet_with_k(tmp_path: Path) -> None:
     assert "NDCG@5" in result.stdout
     assert "Cross-sell" in result.stdout
     assert "kehu blend" in result.stdout
+    assert "all items ndcg blend over buy again: " in result.stdout
 
 
 @pytest.mark.parametrize(
