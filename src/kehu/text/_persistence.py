@@ -7,6 +7,12 @@ hyperparameters, optional data fingerprint and metrics, scalar fitted state) and
 ``arrays.npz`` (array-valued fitted state, read with ``allow_pickle=False``). A model's fitted
 state must therefore be public trailing-underscore attributes holding arrays or JSON values;
 anything else (a fitted vectoriser object) lives in private attributes rebuilt from them.
+
+Every text model (``TextClassifier``, ``SentimentClassifier``) goes through this one
+implementation. ``params.json`` also holds a SHA-256 of the arrays, checked on load, so a
+damaged or edited ``arrays.npz`` is refused. A model class may declare ``_stored_dtypes``
+(``{"coef_": "float16"}``): those arrays are stored that narrow and read back as float32 (the
+sentiment model's million weights need three significant digits, not seven).
 """
 
 import hashlib
@@ -14,7 +20,7 @@ import importlib
 import inspect
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import sklearn
@@ -29,7 +35,16 @@ FORMAT_VERSION = 1
 #: Public name → (module, class). Modules are imported on demand.
 _REGISTRY: dict[str, tuple[str, str]] = {
     "kehu.text.TextClassifier": ("kehu.text.classification", "TextClassifier"),
+    "kehu.text.SentimentClassifier": ("kehu.text.sentiment", "SentimentClassifier"),
+    # The name sentiment models were saved under before they shared this module.
+    "kehu.text.sentiment.SentimentClassifier": ("kehu.text.sentiment", "SentimentClassifier"),
 }
+
+
+class _Folder(Protocol):
+    """A folder: a :class:`pathlib.Path` or an ``importlib.resources`` traversable."""
+
+    def __truediv__(self, child: str) -> Any: ...
 
 
 def text_model_type(model: BaseEstimator) -> str:
@@ -51,14 +66,22 @@ def _registered_class(name: str) -> type[BaseEstimator]:
     return cls
 
 
-def text_config_fingerprint(model: BaseEstimator) -> str:
+def text_config_fingerprint(model: BaseEstimator, model_type: str | None = None) -> str:
     """Return a SHA-256 of the model's type and hyperparameters (not its fitted state)."""
     payload = json.dumps(
-        {"type": text_model_type(model), "params": model.get_params(deep=False)},
+        {"type": model_type or text_model_type(model), "params": model.get_params(deep=False)},
         sort_keys=True,
         default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _arrays_digest(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        digest.update(key.encode())
+        digest.update(np.ascontiguousarray(arrays[key]).tobytes())
+    return digest.hexdigest()
 
 
 def _plain(value: Any) -> Any:
@@ -82,14 +105,14 @@ def save_text_model(
     path: str | Path,
     *,
     data_fingerprint: str | None = None,
-    metrics: dict[str, float] | None = None,
+    metrics: dict[str, Any] | None = None,
 ) -> Path:
     """Write a fitted text model to the folder ``path`` (created if needed).
 
     Parameters
     ----------
     model
-        A fitted model of a registered type (``TextClassifier``).
+        A fitted model of a registered type (``TextClassifier``, ``SentimentClassifier``).
     path
         Folder to write ``params.json`` and ``arrays.npz`` into.
     data_fingerprint
@@ -108,6 +131,7 @@ def save_text_model(
         raise TextDataError(f"{name} is not a registered text model type.", code="text.bad_model")
     scalars: dict[str, Any] = {}
     arrays: dict[str, np.ndarray] = {}
+    narrow: dict[str, str] = getattr(model, "_stored_dtypes", {})
     for key, value in vars(model).items():
         if not key.endswith("_") or key.startswith("_"):
             continue
@@ -117,7 +141,7 @@ def save_text_model(
                     f"{key} is an object array; text models keep state as typed arrays.",
                     code="text.unsaveable",
                 )
-            arrays[key] = value
+            arrays[key] = value.astype(narrow[key]) if key in narrow else value
         else:
             scalars[key] = _plain(value)
     folder = Path(path)
@@ -133,8 +157,9 @@ def save_text_model(
         "hyperparameters": _plain(model.get_params(deep=False)),
         "config_fingerprint": text_config_fingerprint(model),
         "data_fingerprint": data_fingerprint,
-        "metrics": metrics or {},
+        "metrics": _plain(metrics or {}),
         "fitted": scalars,
+        "arrays_sha256": _arrays_digest(arrays),
     }
     (folder / "params.json").write_text(
         json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False), encoding="utf-8"
@@ -178,27 +203,43 @@ def load_text_model(path: str | Path, *, expected: BaseEstimator | None = None) 
     TextModelMismatchError
         The stored fingerprint does not match, or the model differs from ``expected``.
     TextDataError
-        The folder is not a saved text model of a registered type.
+        The folder is not a saved text model of a registered type, or its arrays do not
+        match their checksum.
     """
-    folder = Path(path)
+    return read_text_model(Path(path), expected=expected)
+
+
+def read_text_model(
+    folder: _Folder, *, expected: BaseEstimator | None = None, what: str = "text"
+) -> Any:
+    """Do :func:`load_text_model` for a path or a resource folder; ``what`` names it in errors."""
     try:
         document = json.loads((folder / "params.json").read_text(encoding="utf-8"))
         name = document["model_type"]
         hyperparameters = document["hyperparameters"]
+        with (
+            (folder / "arrays.npz").open("rb") as handle,
+            np.load(handle, allow_pickle=False) as stored,
+        ):
+            arrays = {key: stored[key] for key in stored.files}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise TextDataError(
-            f"{folder} is not a saved kehu text model: {exc}", code="text.bad_model"
+            f"{folder} is not a saved kehu {what} model: {exc}", code="text.bad_model"
         ) from exc
+    if "arrays_sha256" in document and _arrays_digest(arrays) != document["arrays_sha256"]:
+        raise TextDataError(
+            f"{folder}: arrays.npz does not match its checksum.", code="text.bad_model"
+        )
     cls = _registered_class(name)
     model = cls(**_restore_tuples(cls, hyperparameters))
-    if text_config_fingerprint(model) != document.get("config_fingerprint"):
+    if text_config_fingerprint(model, name) != document.get("config_fingerprint"):
         raise TextModelMismatchError(
             f"{folder}: the stored fingerprint does not match its hyperparameters.",
             code="text.model_mismatch",
         )
     if expected is not None and (
-        text_model_type(expected) != name
-        or text_config_fingerprint(expected) != document["config_fingerprint"]
+        type(expected) is not cls
+        or text_config_fingerprint(expected) != text_config_fingerprint(model)
     ):
         raise TextModelMismatchError(
             f"{folder} holds a {name} with {hyperparameters}, not the expected "
@@ -207,12 +248,7 @@ def load_text_model(path: str | Path, *, expected: BaseEstimator | None = None) 
         )
     for key, value in document.get("fitted", {}).items():
         setattr(model, key, value)
-    try:
-        with np.load(folder / "arrays.npz", allow_pickle=False) as arrays:
-            for key in arrays.files:
-                setattr(model, key, arrays[key])
-    except (OSError, ValueError) as exc:
-        raise TextDataError(
-            f"{folder}/arrays.npz cannot be read: {exc}", code="text.bad_model"
-        ) from exc
+    narrow: dict[str, str] = getattr(cls, "_stored_dtypes", {})
+    for key, value in arrays.items():
+        setattr(model, key, value.astype(np.float32) if key in narrow else value)
     return model

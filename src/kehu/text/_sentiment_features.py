@@ -172,16 +172,23 @@ def tfidf(counts: sp.csr_matrix, idf: npt.NDArray[np.float32]) -> sp.csr_matrix:
 
 
 def nb_log_ratio(
-    x: sp.csr_matrix, y: npt.NDArray[np.int64], *, alpha: float
+    x: sp.csr_matrix,
+    y: npt.NDArray[np.int64],
+    *,
+    alpha: float,
+    sample_weight: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]:
     """Return the naive-Bayes log-count ratio of every feature (Wang & Manning 2012, §2.1).
 
     ``r = log((p / |p|_1) / (q / |q|_1))`` with ``p = alpha + Σ_{y=1} x̂``, ``q = alpha + Σ_{y=0}
     x̂`` over binarised features ``x̂`` ("Baselines and Bigrams: Simple, Good Sentiment and Topic
     Classification", ACL 2012). Scaling the features by ``r`` before a linear model is NB-LR.
+    With ``sample_weight`` each text's features count that many times.
     """
     binary = x.copy()
     binary.data[:] = 1.0
+    if sample_weight is not None:
+        binary = sp.csr_matrix(binary.multiply(sample_weight.reshape(-1, 1)))
     p = alpha + np.asarray(binary[y == 1].sum(axis=0)).ravel()
     q = alpha + np.asarray(binary[y == 0].sum(axis=0)).ravel()
     ratio: npt.NDArray[np.float64] = np.log(p / p.sum()) - np.log(q / q.sum())

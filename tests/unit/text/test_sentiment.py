@@ -12,7 +12,13 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from kehu.core import InvalidInputError
-from kehu.text import TextDataError, TextModelMismatchError
+from kehu.text import (
+    TextClassifier,
+    TextDataError,
+    TextModelMismatchError,
+    load_text_model,
+    save_text_model,
+)
 from kehu.text.sentiment import (
     SentimentClassifier,
     blend_proba,
@@ -98,6 +104,44 @@ def test_fit_refuses_a_single_class() -> None:
 
 
 # -- the estimator ---------------------------------------------------------------------------------
+
+
+def test_unit_weights_fit_the_same_model_as_no_weights() -> None:
+    texts, labels = _train()
+
+    weighted = SentimentClassifier(**FAST).fit(texts, labels, sample_weight=np.ones(len(labels)))
+
+    np.testing.assert_array_equal(weighted.coef_, _fitted().coef_)
+    np.testing.assert_array_equal(weighted.calibration_, _fitted().calibration_)
+
+
+def test_a_zero_weight_silences_a_text_and_a_high_weight_amplifies_it() -> None:
+    texts, labels = _train()
+    # A made-up word the slice never uses, taught both ways: weights decide which way wins.
+    taught = [*texts, "这家店非常瓜瓜噜", "这家店非常瓜瓜噜"]
+    y = np.concatenate([labels, [1, 0]])
+    favour_positive = np.concatenate([np.ones(len(labels)), [5.0, 0.0]])
+    favour_negative = np.concatenate([np.ones(len(labels)), [0.0, 5.0]])
+
+    up = SentimentClassifier(**FAST).fit(taught, y, sample_weight=favour_positive)
+    down = SentimentClassifier(**FAST).fit(taught, y, sample_weight=favour_negative)
+
+    probe = ["瓜瓜噜"]
+    assert up.predict_proba(probe)[0, 1] > down.predict_proba(probe)[0, 1] + 0.1
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        pytest.param([1.0, 1.0], "needs 3", id="too_few_case"),
+        pytest.param([1.0, -1.0, 1.0], "non-negative", id="negative_case"),
+        pytest.param([1.0, float("nan"), 1.0], "finite", id="nan_case"),
+        pytest.param(["a", "b", "c"], "numbers", id="words_case"),
+    ],
+)
+def test_bad_sample_weights_are_refused(weights: list[object], expected: str) -> None:
+    with pytest.raises(TextDataError, match=expected):
+        SentimentClassifier(**FAST).fit(["好", "差", "好"], [1, 0, 1], sample_weight=weights)
 
 
 def test_a_model_fitted_on_a_slice_is_far_above_chance_on_held_out_dev_texts() -> None:
@@ -281,6 +325,21 @@ def test_a_tampered_or_missing_model_is_refused(tmp_path: Path) -> None:
         load_sentiment_model(folder)
     with pytest.raises(TextDataError, match="not a saved kehu sentiment model"):
         load_sentiment_model(tmp_path / "nothing")
+
+
+def test_sentiment_and_category_models_share_one_persistence(tmp_path: Path) -> None:
+    sentiment = save_sentiment_model(_fitted(), tmp_path / "s")
+    texts = ["退款还没到账", "钱没退回来", "快递三天没动", "物流一直不更新"]
+    categories = TextClassifier(calibration_folds=2).fit(texts, ["退款", "退款", "物流", "物流"])
+    category = save_text_model(categories, tmp_path / "c")
+
+    assert isinstance(load_text_model(sentiment), SentimentClassifier)
+    with pytest.raises(TextDataError, match="holds a TextClassifier"):
+        load_sentiment_model(category)
+    with pytest.raises(TextModelMismatchError):
+        load_text_model(sentiment, expected=TextClassifier())
+    stored = np.load(sentiment / "arrays.npz")
+    assert stored["coef_"].dtype == np.float16  # half the bytes; fitting rounded them already
 
 
 # -- the shipped model -----------------------------------------------------------------------------
