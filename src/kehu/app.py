@@ -30,14 +30,18 @@ def create_app(
     """
     from kehu import api, web  # delivery layers, imported late so `kehu version` stays light
     from kehu.jobs.schedule import start_scheduler, stop_scheduler
+    from kehu.jobs.voice import start_voice_scheduler, stop_voice_scheduler
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The value analysis runs on a schedule inside the server (KEHU_ANALYZE_EVERY_HOURS).
         start_scheduler(app)
+        # Voice scoring too (KEHU_VOICE_SCORE_EVERY_MINUTES): new posts scored within a period.
+        start_voice_scheduler(app)
         try:
             yield
         finally:
+            stop_voice_scheduler(app)
             stop_scheduler(app)
 
     settings = settings or get_settings()

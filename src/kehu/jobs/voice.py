@@ -19,6 +19,7 @@ the dedupe window) is left out of clustering and gets no risk of its own.
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from kehu.core import Actor, InvalidInputError, utcnow
-from kehu.ingest.posts import match_author
+from kehu.ingest.posts import match_authors
 from kehu.text import normalize
 from kehu.voice import (
     MAX_POSTS,
@@ -45,7 +46,7 @@ from kehu.voice import (
     list_posts_to_score,
     list_recent_posts,
     list_terms,
-    raise_alert,
+    raise_alerts,
     save_mentions,
     save_risks,
     save_sentiments,
@@ -99,15 +100,11 @@ def score_sentiments(model: SentimentModel, texts: Sequence[str]) -> list[float 
 
 
 def _link_authors(session: Session, posts: Sequence[Post]) -> int:
-    found: dict[tuple[str, str, str | None], int | None] = {}
+    unlinked = [post for post in posts if post.customer_id is None]
+    found = match_authors(session, [(p.platform, p.author_handle, p.author_id) for p in unlinked])
     links: dict[int, int] = {}
-    for post in posts:
-        if post.customer_id is not None:
-            continue
-        key = (post.platform, post.author_handle, post.author_id)
-        if key not in found:
-            found[key] = match_author(session, *key)
-        customer_id = found[key]
+    for post in unlinked:
+        customer_id = found[(post.platform, post.author_handle, post.author_id)]
         if customer_id is not None:
             links[post.id] = customer_id
             post.customer_id = customer_id
@@ -228,13 +225,12 @@ def run_voice_scoring(
     scored = _score_risks(window, window_sentiments, weights, as_of)
     result.n_risk_scored = save_risks(session, scored, at=as_of)
     risks = {item.post_id: item.risk for item in scored}
-    for post in window:
-        risk = risks.get(post.id)
-        if risk is None or risk.score < threshold:
-            continue
-        alert = raise_alert(session, post, risk, actor=actor)
-        if alert is not None:
-            result.alert_ids.append(alert.id)
+    risky = [
+        (post, risk)
+        for post in window
+        if (risk := risks.get(post.id)) is not None and risk.score >= threshold
+    ]
+    result.alert_ids = [a.id for a in raise_alerts(session, risky, actor=actor) if a is not None]
     result.n_alerts = len(result.alert_ids)
     session.flush()
     session.expire_all()
@@ -249,11 +245,91 @@ def run_voice_scoring(
     return result
 
 
+_STATE_KEY = "voice_scheduler"
+
+
+class VoiceScheduler:
+    """Runs :func:`run_voice_scoring` every ``every_s`` seconds inside ``kehu serve``.
+
+    ``KEHU_VOICE_SCORE_EVERY_MINUTES`` (0 = off) sets the period, so a post imported or posted
+    through the API has its sentiment and spread risk within one period, and a risky one its
+    alert. The daemon thread opens its own session from ``session_factory``, skips a turn while
+    the previous one is still going, commits each turn, and logs failures instead of letting
+    them escape: the server keeps serving whatever the scoring does. ``kehu voice score`` (cron)
+    does the same work on demand.
+    """
+
+    def __init__(self, session_factory: Any, every_s: float) -> None:
+        self.session_factory = session_factory
+        self.every_s = every_s
+        self._stop = threading.Event()
+        self._running = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="kehu-voice-scheduler", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread (the first turn comes after one period)."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to stop and wait up to ``timeout`` seconds for it."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.run_once()
+
+    def run_once(self) -> str:
+        """Score now unless a turn is in progress; return skipped, succeeded or error."""
+        if not self._running.acquire(blocking=False):
+            log.info("voice scoring skipped: a turn is in progress")
+            return "skipped"
+        try:
+            with self.session_factory() as session:
+                run_voice_scoring(session, actor=Actor.system("scheduled voice scoring"))
+                session.commit()
+            return "succeeded"
+        except Exception:  # the server must keep serving whatever the scoring does
+            log.exception("scheduled voice scoring crashed")
+            return "error"
+        finally:
+            self._running.release()
+
+
+def start_voice_scheduler(app: Any) -> VoiceScheduler | None:
+    """Start voice scoring on a schedule for ``app`` (from its lifespan); None when off.
+
+    Reads ``app.state.settings.voice_score_every_minutes`` and ``app.state.session_factory``;
+    the scheduler is kept in ``app.state.voice_scheduler`` for :func:`stop_voice_scheduler`.
+    """
+    minutes = float(app.state.settings.voice_score_every_minutes)
+    if minutes <= 0:
+        setattr(app.state, _STATE_KEY, None)
+        return None
+    scheduler = VoiceScheduler(app.state.session_factory, every_s=minutes * 60)
+    scheduler.start()
+    setattr(app.state, _STATE_KEY, scheduler)
+    log.info("voice scoring scheduled every %s minute(s)", minutes)
+    return scheduler
+
+
+def stop_voice_scheduler(app: Any) -> None:
+    """Stop the schedule started by :func:`start_voice_scheduler` (safe when none runs)."""
+    scheduler: VoiceScheduler | None = getattr(app.state, _STATE_KEY, None)
+    if scheduler is not None:
+        scheduler.stop()
+        setattr(app.state, _STATE_KEY, None)
+
+
 __all__ = [
     "BATCH_SIZE",
     "MODEL_CHARS",
     "SentimentModel",
     "VoiceRunResult",
+    "VoiceScheduler",
     "run_voice_scoring",
     "score_sentiments",
+    "start_voice_scheduler",
+    "stop_voice_scheduler",
 ]

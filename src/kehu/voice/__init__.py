@@ -60,10 +60,12 @@ from kehu.voice.operations import (
     get_voice_settings,
     link_post_authors,
     raise_alert,
+    raise_alerts,
     save_risks,
     save_sentiments,
     update_voice_settings,
     upsert_post,
+    upsert_posts,
 )
 from kehu.voice.polls import (
     OptionTally,
@@ -82,6 +84,7 @@ from kehu.voice.public import (
     crisis_detail,
     crisis_public,
     customer_brief,
+    customer_briefs,
     poll_public,
     post_public,
 )
@@ -204,6 +207,7 @@ __all__ = [
     "crisis_detail",
     "crisis_public",
     "customer_brief",
+    "customer_briefs",
     "delete_term",
     "dismiss_alert",
     "find_post",
@@ -234,6 +238,7 @@ __all__ = [
     "post_public",
     "posts_by_id",
     "raise_alert",
+    "raise_alerts",
     "reach_share",
     "record_public_response",
     "save_mentions",
@@ -247,5 +252,6 @@ __all__ = [
     "term_language",
     "update_voice_settings",
     "upsert_post",
+    "upsert_posts",
     "velocity_per_hour",
 ]

@@ -7,6 +7,7 @@ class VoiceErrorCode(StrEnum):
     """Stable codes of voice errors."""
 
     POST_NOT_FOUND = "voice.post_not_found"
+    BAD_POST = "voice.bad_post"
     ALERT_NOT_FOUND = "voice.alert_not_found"
     ALERT_CLOSED = "voice.alert_closed"
     CRISIS_NOT_FOUND = "voice.crisis_not_found"

@@ -6,9 +6,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kehu.core import NotFoundError
 from kehu.customers import Customer, get_customer
-from kehu.value import get_customer_value
+from kehu.value import CustomerValue
 from kehu.voice.crises import crisis_clock, list_crisis_events
 from kehu.voice.models import Alert, Crisis, Poll, Post
 from kehu.voice.polls import poll_tallies
@@ -36,46 +35,58 @@ def customer_brief(session: Session, customer_id: int | None) -> CustomerBrief |
     """Return the customer's name, owner and value tier (None when there is no customer)."""
     if customer_id is None:
         return None
-    customer = get_customer(session, customer_id)
-    tier = clv = None
-    try:
-        scores = get_customer_value(session, customer_id)
-    except NotFoundError:
-        pass
-    else:
-        tier, clv = str(scores.tier), str(scores.clv)
-    return CustomerBrief(
-        id=customer.id, name=customer.name, owner_id=customer.owner_id, tier=tier, clv=clv
-    )
+    get_customer(session, customer_id)  # a customer that is gone raises NotFoundError
+    return customer_briefs(session, [customer_id])[customer_id]
+
+
+def customer_briefs(session: Session, customer_ids: Sequence[int]) -> dict[int, CustomerBrief]:
+    """Return :func:`customer_brief` of many customers in two queries; unknown ids are left out.
+
+    The alert lists name the author's tier on every row: one value query per author was an N+1.
+    """
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    customers = session.execute(
+        select(Customer.id, Customer.name, Customer.owner_id).where(Customer.id.in_(ids))
+    ).all()
+    values = {
+        row.customer_id: row
+        for row in session.execute(
+            select(CustomerValue.customer_id, CustomerValue.tier, CustomerValue.clv).where(
+                CustomerValue.customer_id.in_(ids)
+            )
+        )
+    }
+    briefs: dict[int, CustomerBrief] = {}
+    for customer_id, name, owner_id in customers:
+        value = values.get(customer_id)
+        briefs[customer_id] = CustomerBrief(
+            id=customer_id,
+            name=name,
+            owner_id=owner_id,
+            tier=None if value is None else str(value.tier),
+            clv=None if value is None else str(value.clv),
+        )
+    return briefs
 
 
 def alert_public(session: Session, alert: Alert) -> AlertPublic:
     """Return an alert with its post and the author's customer record and tier."""
-    public = AlertPublic.model_validate(alert)
-    post = session.get(Post, alert.post_id)
-    public.post = None if post is None else post_public(post)
-    public.customer = customer_brief(session, alert.customer_id)
-    return public
+    return alerts_public(session, [alert])[0]
 
 
 def alerts_public(session: Session, alerts: Sequence[Alert]) -> list[AlertPublic]:
-    """Return alerts as :func:`alert_public` does, loading their posts and customers at once."""
+    """Return alerts as :func:`alert_public` does, loading posts and customers in three queries."""
     posts = posts_by_id(session, [a.post_id for a in alerts])
-    customer_ids = sorted({a.customer_id for a in alerts if a.customer_id is not None})
-    # Held here so the identity map keeps them while the briefs are built (it holds weakly).
-    customers = (
-        session.scalars(select(Customer).where(Customer.id.in_(customer_ids))).all()
-        if customer_ids
-        else []
-    )
+    briefs = customer_briefs(session, [a.customer_id for a in alerts if a.customer_id is not None])
     public = []
     for alert in alerts:
         item = AlertPublic.model_validate(alert)
         post = posts.get(alert.post_id)
         item.post = None if post is None else post_public(post)
-        item.customer = customer_brief(session, alert.customer_id)
+        item.customer = None if alert.customer_id is None else briefs.get(alert.customer_id)
         public.append(item)
-    del customers
     return public
 
 
@@ -131,6 +142,7 @@ __all__ = [
     "crisis_detail",
     "crisis_public",
     "customer_brief",
+    "customer_briefs",
     "poll_public",
     "post_public",
 ]

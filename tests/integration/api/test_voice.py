@@ -3,18 +3,21 @@
 # ruff: noqa: RUF001 - real Chinese text uses full-width punctuation
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import event, func, select
 
 from kehu.core import Actor
 from kehu.ingest import run_import
+from kehu.value import CustomerValue, ValueRun, ValueTier
 from kehu.voice import (
     Alert,
     Crisis,
     Post,
     RiskInput,
     find_post,
+    link_post_authors,
     raise_alert,
     save_mentions,
     save_sentiments,
@@ -351,6 +354,7 @@ def test_post_and_alert_lists_do_not_grow_with_rows(client, admin, session, conn
     risk = spread_risk(RiskInput(0.0, 10**6, 100, 100, 1.0, 20))
     raise_alert(session, posts[1], risk, actor=ACTOR)
     session.commit()
+    client.get(f"{V}/posts", headers=admin)  # the token's first lookup is not the list's
     few_posts = _selects(connection, lambda: client.get(f"{V}/posts", headers=admin))
     few_alerts = _selects(connection, lambda: client.get(f"{V}/alerts", headers=admin))
     for post in posts[2:8]:
@@ -362,3 +366,62 @@ def test_post_and_alert_lists_do_not_grow_with_rows(client, admin, session, conn
 
     assert many_posts == few_posts
     assert many_alerts == few_alerts
+
+
+def _valued_customer(session, run, n):
+    customer = make_customer(session, name=f"Valued {n}")
+    session.add(
+        CustomerValue(
+            customer_id=customer.id,
+            run_id=run.id,
+            frequency=n,
+            recency=1.0,
+            T=10.0,
+            monetary_value=Decimal("10.00"),
+            p_alive=0.9,
+            expected_purchases=1.5,
+            expected_spend=Decimal("15.00"),
+            clv=Decimal(f"{100 + n}.50"),
+            value_rank=n,
+            value_percentile=0.5,
+            tier=ValueTier.VIP if n % 2 else ValueTier.LOW,
+            rfm_r=3,
+            rfm_f=3,
+            rfm_m=3,
+            rfm_segment="loyal",
+            total_spend=Decimal("50.00"),
+        )
+    )
+    return customer
+
+
+def test_alert_list_names_every_authors_tier_without_a_query_per_author(
+    client, admin, session, connection
+):
+    _load_posts(session)
+    posts = session.scalars(select(Post).order_by(Post.id)).all()[1:9]
+    run = ValueRun(status="succeeded")
+    session.add(run)
+    session.flush()
+    customers = [_valued_customer(session, run, n) for n in range(len(posts))]
+    session.flush()
+    link_post_authors(session, {p.id: c.id for p, c in zip(posts, customers, strict=True)})
+    session.expire_all()
+    risk = spread_risk(RiskInput(0.0, 10**6, 100, 100, 1.0, 20))
+    raise_alert(session, posts[0], risk, actor=ACTOR)
+    session.commit()
+    client.get(f"{V}/alerts", headers=admin)  # the token's first lookup is not the list's
+    few = _selects(connection, lambda: client.get(f"{V}/alerts", headers=admin))
+    for post in posts[1:]:
+        raise_alert(session, post, risk, actor=ACTOR)
+    session.commit()
+
+    many = _selects(connection, lambda: client.get(f"{V}/alerts", headers=admin))
+    body = client.get(f"{V}/alerts", headers=admin, params={"limit": 100}).json()
+
+    assert many == few
+    briefs = {a["customer"]["name"]: a["customer"] for a in body["data"]}
+    assert len(briefs) == 8
+    assert briefs["Valued 3"]["tier"] == "vip"
+    assert briefs["Valued 3"]["clv"] == "103.50"
+    assert briefs["Valued 4"]["tier"] == "low"

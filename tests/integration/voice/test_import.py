@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from kehu.core import Actor, InvalidInputError
 from kehu.ingest import preview_import, run_import
-from kehu.voice import Post, PostKind, find_post
+from kehu.ingest.posts import match_authors
+from kehu.voice import Post, PostIn, PostKind, find_post, upsert_posts
 from tests.factories import make_customer
 
 DATA = Path(__file__).parents[2] / "data" / "voice"
@@ -231,3 +232,100 @@ def test_spam_in_reverse_time_order_keeps_the_earliest_as_the_original(session):
     assert first.duplicate_of_id is None
     assert find_post(session, "weibo", "R2").duplicate_of_id == first.id
     assert find_post(session, "weibo", "R3").duplicate_of_id == first.id
+
+
+def _posts_csv(rows):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["platform", "external_id", "parent_id", "author_handle", "posted_at", "text"])
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def _statements(connection, call):
+    seen = []
+
+    def remember(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(connection, "before_cursor_execute", remember)
+    try:
+        call()
+    finally:
+        event.remove(connection, "before_cursor_execute", remember)
+    return len(seen)
+
+
+def _thread_rows(n, prefix):
+    """n posts, each second one a comment on the one before, every tenth a spam copy."""
+    rows = []
+    for i in range(n):
+        parent = f"{prefix}{i - 1}" if i % 2 else ""
+        author, text = f"{prefix}-author{i}", f"第{i}条评论 送餐太慢"
+        if i % 10 == 9:
+            author, text = f"{prefix}-author{i - 1}", f"第{i - 1}条评论 送餐太慢"
+        rows.append(["weibo", f"{prefix}{i}", parent, author, "2026-11-20 10:00:00", text])
+    return rows
+
+
+def test_the_import_is_set_wise_not_a_query_per_row(session, connection):
+    few = _posts_csv(_thread_rows(20, "S"))
+    many = _posts_csv(_thread_rows(600, "M"))
+
+    n_few = _statements(
+        connection,
+        lambda: run_import(session, kind="posts", data=few, filename="f.csv", actor=ACTOR),
+    )
+    n_many = _statements(
+        connection,
+        lambda: run_import(session, kind="posts", data=many, filename="m.csv", actor=ACTOR),
+    )
+
+    assert _n_posts(session) == 620
+    assert n_many <= n_few + 5  # row by row, 600 rows cost several thousand statements
+    comment = find_post(session, "weibo", "M301")
+    assert comment.parent_id == find_post(session, "weibo", "M300").id
+    assert (
+        find_post(session, "weibo", "M19").duplicate_of_id == find_post(session, "weibo", "M18").id
+    )
+
+
+def test_a_changed_text_leaves_the_spam_group_and_its_copies_are_remarked(session):
+    rows = [
+        ["weibo", "D1", "", "spammer", "2026-11-20 09:00:00", "快来领红包"],
+        ["weibo", "D2", "", "spammer", "2026-11-20 09:05:00", "快来领红包！"],
+        ["weibo", "D3", "", "spammer", "2026-11-20 09:10:00", "快来领红包"],
+    ]
+    first = run_import(session, kind="posts", data=_posts_csv(rows), filename="a.csv", actor=ACTOR)
+    rows[0][5] = "我是真心推荐这家店"
+
+    again = run_import(session, kind="posts", data=_posts_csv(rows), filename="b.csv", actor=ACTOR)
+
+    assert first.counts["duplicates"] == {"n": 2}
+    assert again.counts["posts"] == {"created": 0, "updated": 1, "unchanged": 2}
+    d1, d2, d3 = (find_post(session, "weibo", f"D{i}") for i in (1, 2, 3))
+    assert (d1.duplicate_of_id, d2.duplicate_of_id, d3.duplicate_of_id) == (None, None, d2.id)
+
+
+def test_one_post_twice_in_a_call_is_refused(session):
+    item = PostIn(
+        platform="weibo",
+        external_id="X1",
+        author_handle="a",
+        posted_at=datetime(2026, 11, 20, tzinfo=UTC),
+    )
+
+    with pytest.raises(InvalidInputError, match="once per call"):
+        upsert_posts(session, [item, item])
+    assert _n_posts(session) == 0
+
+
+def test_authors_of_merged_customers_resolve_to_the_survivor(session):
+    survivor = make_customer(session)
+    merged = make_customer(session, identities=[("weibo_uid", "7007")])
+    merged.merged_into_id = survivor.id
+    session.flush()
+
+    found = match_authors(session, [("weibo", "someone", "7007"), ("weibo", "nobody", "1")])
+
+    assert found == {("weibo", "someone", "7007"): survivor.id, ("weibo", "nobody", "1"): None}

@@ -5,7 +5,7 @@
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from kehu.core import Actor
 from kehu.ingest import run_import
@@ -14,9 +14,12 @@ from kehu.voice import (
     Alert,
     Mention,
     Post,
+    RiskInput,
     find_post,
     get_voice_settings,
     list_alerts,
+    raise_alerts,
+    spread_risk,
     update_voice_settings,
 )
 from tests.factories import make_customer, make_user
@@ -150,3 +153,40 @@ def test_an_extremely_long_post_is_scored(session):
     run_voice_scoring(session, actor=ACTOR, as_of=AS_OF)
 
     assert find_post(session, "weibo", "L1").sentiment < 0.5
+
+
+def _selects(connection, call):
+    seen = []
+
+    def remember(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(connection, "before_cursor_execute", remember)
+    try:
+        result = call()
+    finally:
+        event.remove(connection, "before_cursor_execute", remember)
+    return len(seen), result
+
+
+def test_alerts_are_raised_for_many_posts_without_reads_per_post(session, connection):
+    _import(session)
+    owner = make_user(session, role="agent", email="owner@example.com")
+    posts = session.scalars(select(Post).order_by(Post.id)).all()[:10]
+    customers = [make_customer(session, owner_id=owner.id) for _ in posts]
+    for post, customer in zip(posts, customers, strict=True):
+        post.customer_id = customer.id
+    session.flush()
+    risk = spread_risk(RiskInput(0.0, 10**6, 100, 100, 1.0, 20))
+
+    few, _ = _selects(connection, lambda: raise_alerts(session, [(posts[0], risk)], actor=ACTOR))
+    many, raised = _selects(
+        connection, lambda: raise_alerts(session, [(p, risk) for p in posts], actor=ACTOR)
+    )
+
+    assert many == few
+    assert raised[0] is None  # the first post already had its alert
+    assert [a.routed_to for a in raised[1:]] == ["customer_owner"] * 9
+    assert {a.owner_id for a in raised[1:]} == {owner.id}
+    assert session.scalar(select(func.count()).select_from(Alert)) == 10
