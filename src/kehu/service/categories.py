@@ -232,6 +232,18 @@ def update_category(
     if sla_policy_code is not _UNSET:
         category.sla_policy_id = _policy_id(session, sla_policy_code)
         changes["sla_policy_code"] = sla_policy_code or None
+    if is_active is False and category.is_active:
+        child = session.scalar(
+            select(Category.code)
+            .where(Category.parent_id == category.id, Category.is_active.is_(True))
+            .limit(1)
+        )
+        if child is not None:
+            raise InvalidInputError(
+                f"Category {category.code!r} still has active sub-categories (such as "
+                f"{child!r}); retire or move them first.",
+                code=ServiceErrorCode.NOT_A_LEAF,
+            )
     if is_active is not None:
         category.is_active = is_active
         changes["is_active"] = is_active
@@ -264,6 +276,8 @@ class CategoryImportReport:
     n_created: int = 0
     n_updated: int = 0
     errors: list[RowError] = field(default_factory=list)
+    #: False when ``all_or_nothing`` found errors and nothing was written.
+    applied: bool = True
 
 
 def _decode_csv(data: bytes) -> str:
@@ -283,12 +297,16 @@ def _decode_csv(data: bytes) -> str:
     )
 
 
-def import_categories_csv(session: Session, data: bytes, *, actor: Actor) -> CategoryImportReport:
+def import_categories_csv(
+    session: Session, data: bytes, *, actor: Actor, all_or_nothing: bool = False
+) -> CategoryImportReport:
     """Create or update categories from CSV (columns :data:`CSV_COLUMNS`; only code is required).
 
     Rows may come in any order (a child before its parent). A row with an unknown parent,
     department or SLA policy is reported and skipped; one that would close a parent cycle is
-    reported and loads without its parent. The other rows load.
+    reported and loads without its parent. The other rows load, unless ``all_or_nothing``:
+    then any error writes nothing (``applied`` is false) and the report lists every row's
+    problem, so the file can be fixed and loaded whole.
 
     Raises
     ------
@@ -309,6 +327,22 @@ def import_categories_csv(session: Session, data: bytes, *, actor: Actor) -> Cat
             f"The CSV needs a 'code' column; the columns are: {', '.join(CSV_COLUMNS)}.",
             code=ServiceErrorCode.BAD_CSV,
         )
+    if not all_or_nothing:
+        return _import_rows(session, rows, actor=actor)
+    savepoint = session.begin_nested()
+    report = _import_rows(session, rows, actor=actor)
+    if report.errors:
+        savepoint.rollback()
+        report.applied = False
+        report.n_created = report.n_updated = 0
+    else:
+        savepoint.commit()
+    return report
+
+
+def _import_rows(
+    session: Session, rows: Sequence[Mapping[str, Any]], *, actor: Actor
+) -> CategoryImportReport:
     report = CategoryImportReport(n_rows=len(rows))
     pending: list[tuple[int, Category, str]] = []
     cleaned = [
@@ -539,3 +573,99 @@ def save_sla_policy(
         summary=f"SLA policy {policy.code}",
     )
     return policy
+
+
+def current_answer_versions(session: Session) -> dict[int, int]:
+    """Return the version of each category's current canonical answer, by category id."""
+    rows = session.execute(
+        select(CanonicalAnswer.category_id, CanonicalAnswer.version).where(
+            CanonicalAnswer.is_current.is_(True)
+        )
+    ).all()
+    return {int(category_id): int(version) for category_id, version in rows}
+
+
+def descendant_ids(session: Session, category_id: int) -> set[int]:
+    """Return the ids of every category below this one (it cannot move under them)."""
+    children: dict[int, list[int]] = {}
+    for cid, parent_id in session.execute(select(Category.id, Category.parent_id)).all():
+        if parent_id is not None:
+            children.setdefault(int(parent_id), []).append(int(cid))
+    found: set[int] = set()
+    stack = list(children.get(category_id, []))
+    while stack:
+        node = stack.pop()
+        if node not in found:
+            found.add(node)
+            stack.extend(children.get(node, []))
+    return found
+
+
+# --- SLA policies as text (the console's form) -------------------------------------------------
+
+
+def parse_business_hours(text: str) -> dict[str, list[str]]:
+    """Read one ``WEEKDAY HH:MM-HH:MM`` per line (1 = Monday ... 7 = Sunday); empty is 24/7.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the line that is not in that form (the times are checked when saved).
+    """
+    hours: dict[str, list[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        day, _, span = line.partition(" ")
+        start, dash, end = span.strip().partition("-")
+        if not (day.isdigit() and 1 <= int(day) <= 7 and dash and start.strip() and end.strip()):
+            raise InvalidInputError(
+                f"Business hours line {number} ({line!r}) is not 'weekday start-end', "
+                "e.g. '1 09:00-18:00' (1 = Monday, 7 = Sunday).",
+                code=ServiceErrorCode.BAD_CALENDAR,
+            )
+        hours[str(int(day))] = [start.strip(), end.strip()]
+    return hours
+
+
+def format_business_hours(hours: Mapping[str, Any]) -> str:
+    """Write business hours the way :func:`parse_business_hours` reads them."""
+    return "\n".join(
+        f"{day} {span[0]}-{span[1]}" for day, span in sorted(hours.items(), key=lambda i: i[0])
+    )
+
+
+def parse_targets(text: str) -> dict[str, dict[str, int]]:
+    """Read one ``TIER FIRST_RESPONSE_MINUTES RESOLUTION_MINUTES`` per line.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the line that is not in that form, or when ``default`` is missing.
+    """
+    targets: dict[str, dict[str, int]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
+            raise InvalidInputError(
+                f"Targets line {number} ({line.strip()!r}) is not 'tier first-response-minutes "
+                "resolution-minutes', e.g. 'default 240 2880'.",
+                code=ServiceErrorCode.BAD_TARGETS,
+            )
+        targets[parts[0]] = {
+            "first_response_minutes": int(parts[1]),
+            "resolution_minutes": int(parts[2]),
+        }
+    return validate_targets(targets)
+
+
+def format_targets(targets: Mapping[str, Any]) -> str:
+    """Write targets the way :func:`parse_targets` reads them (``default`` first)."""
+    order = sorted(targets, key=lambda tier: (tier != "default", tier))
+    return "\n".join(
+        f"{tier} {targets[tier]['first_response_minutes']} {targets[tier]['resolution_minutes']}"
+        for tier in order
+    )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kehu.audit import record
 from kehu.core import Actor, ConflictError, InvalidInputError, NotFoundError, to_money, utcnow
-from kehu.customers import find_customer_by_identity, get_customer
+from kehu.customers import add_identity, find_customer_by_identity, get_customer
 from kehu.service.categories import category_by_code, get_category, is_leaf, policy_calendar
 from kehu.service.errors import ServiceErrorCode
 from kehu.service.models import (
@@ -376,6 +376,85 @@ def correct_category(session: Session, ticket: Ticket, category_id: int, *, acto
         summary=f"ticket {ticket.id} → {category.code}",
     )
     return ticket
+
+
+def _sender_identity(requester: str) -> tuple[str, str] | None:
+    """Return the (kind, value) identity a requester string names, or ``None``."""
+    requester = requester.strip()
+    if not requester:
+        return None
+    return ("email" if "@" in requester else "phone"), requester
+
+
+def link_customer(
+    session: Session,
+    ticket: Ticket,
+    customer_id: int,
+    *,
+    actor: Actor,
+    remember_sender: bool = True,
+) -> list[Ticket]:
+    """Link a ticket to a customer; by default the sender becomes one of the customer's identities.
+
+    With ``remember_sender`` the requester's e-mail or phone is added to the customer, so the
+    next message from that sender links itself, and the sender's other tickets that no
+    customer claims are linked too.
+
+    Returns
+    -------
+    list of Ticket
+        Every ticket linked (this one first).
+
+    Raises
+    ------
+    InvalidInputError
+        For an unknown or merged customer, or a sender that is no valid e-mail or phone.
+    ConflictError
+        When the sender's identity already belongs to another customer (merge them, or link
+        the ticket to that one).
+    """
+    try:
+        customer = get_customer(session, customer_id)
+    except NotFoundError as exc:
+        raise InvalidInputError(
+            f"customer_id: there is no customer {customer_id}.", code="customers.not_found"
+        ) from exc
+    if customer.merged_into_id is not None:
+        raise InvalidInputError(
+            f"customer_id: customer {customer.id} was merged into {customer.merged_into_id}; "
+            "link the ticket to that one.",
+            code="customers.merged",
+        )
+    tickets = [ticket]
+    sender = _sender_identity(ticket.requester) if remember_sender else None
+    if sender is not None:
+        add_identity(session, customer, sender[0], sender[1], actor=actor, source="service")
+        same_sender = session.scalars(
+            select(Ticket).where(
+                Ticket.customer_id.is_(None),
+                Ticket.requester == ticket.requester,
+                Ticket.id != ticket.id,
+            )
+        ).all()
+        tickets.extend(sorted(same_sender, key=lambda t: t.id))
+    for linked in tickets:
+        previous = linked.customer_id
+        linked.customer_id = customer.id
+        _event(session, linked, "customer", previous, customer.id, actor=actor)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="service.ticket.link_customer",
+        object_type="service_ticket",
+        object_id=ticket.id,
+        summary=(
+            f"ticket {ticket.id} linked to customer {customer.id}"
+            + (f" with {len(tickets) - 1} more from {ticket.requester}" if len(tickets) > 1 else "")
+        ),
+        changes={"customer_id": customer.id, "tickets": [t.id for t in tickets]},
+    )
+    return tickets
 
 
 def add_message(

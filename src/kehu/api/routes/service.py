@@ -190,6 +190,28 @@ def correct_category(
     return s.TicketPublic.model_validate(ticket)
 
 
+@router.post("/tickets/{ticket_id}/customer", response_model=s.LinkCustomerPublic)
+def link_customer(
+    ticket_id: DbId, body: s.LinkCustomerRequest, session: SessionDep, user: Agent
+) -> s.LinkCustomerPublic:
+    """Link a ticket from an unknown sender to a customer (409 if the sender is another's).
+
+    With ``remember_sender`` (default) the sender's e-mail or phone becomes the customer's
+    identity, so their next message links itself, and their other unlinked tickets follow.
+    """
+    linked = service.link_customer(
+        session,
+        service.get_ticket(session, ticket_id),
+        body.customer_id,
+        remember_sender=body.remember_sender,
+        actor=api_actor(user),
+    )
+    return s.LinkCustomerPublic(
+        ticket=s.TicketPublic.model_validate(linked[0]),
+        linked_ticket_ids=[t.id for t in linked],
+    )
+
+
 @router.post("/tickets/{ticket_id}/outcome", response_model=s.TicketPublic)
 def record_outcome(
     ticket_id: DbId, body: s.OutcomeRequest, session: SessionDep, user: Agent
@@ -324,15 +346,21 @@ def import_categories(
     file: Annotated[
         UploadFile, File(description="CSV: code,name,parent_code,department_code,sla_policy_code")
     ],
+    all_or_nothing: Annotated[
+        bool, Query(description="Write nothing if any row has a problem (applied: false)")
+    ] = False,
 ) -> s.CategoryImportPublic:
     """Create or update categories from CSV; rows that cannot load are reported by line."""
     data = file.file.read(settings.max_upload_bytes + 1)
-    report = service.import_categories_csv(session, data, actor=api_actor(user))
+    report = service.import_categories_csv(
+        session, data, actor=api_actor(user), all_or_nothing=all_or_nothing
+    )
     return s.CategoryImportPublic(
         n_rows=report.n_rows,
         n_created=report.n_created,
         n_updated=report.n_updated,
         errors=[s.RowErrorPublic(line=e.line, message=e.message) for e in report.errors],
+        applied=report.applied,
     )
 
 

@@ -1,16 +1,18 @@
 """Service desk console: queues, a ticket page, a new-ticket form and the manager dashboard.
 
-Queues are per department, plus triage (tickets the classifier was not sure of).
+Queues are per department, plus triage (tickets the classifier was not sure of). Managers
+also keep the category tree (CSV import, all or nothing; add, rename, move, retire; each
+leaf's department, SLA policy and versioned canonical answer) and the SLA policies.
 """
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from kehu import service
-from kehu.core import InvalidInputError, KehuError, Settings
+from kehu.core import InvalidInputError, Settings
 from kehu.jobs.service import route_new_tickets
 from kehu.users import list_departments, list_users, user_actor
 from kehu.web.csrf import verify_csrf
@@ -110,7 +112,8 @@ def create_ticket(
 ) -> Response:
     """Open a ticket from the form and route it; a problem shows the form again with the reason."""
     actor = user_actor(user)
-    try:
+
+    def act() -> service.Ticket:
         ticket = service.create_ticket(
             db,
             body=body,
@@ -122,14 +125,18 @@ def create_ticket(
         )
         if not category_code:
             route_new_tickets(db, [ticket.id], settings=_settings(request), actor=actor)
-    except KehuError as exc:
-        db.rollback()
+        return ticket
+
+    ticket = attempt(request, db, "/service/new", act)
+    if isinstance(ticket, Response):
+        # attempt() rolled back and flashed the reason; the form comes back with what was
+        # typed (a redirect would lose it), and the flash shows on it.
         form = {"body": body[:5000], "subject": subject, "requester": requester}
         return render(
             request,
             "service/new.html",
-            {"leaves": _leaf_choices(db), "form": form, "error": exc.message, "nav": "service"},
-            status_code=exc.status_code,
+            {"leaves": _leaf_choices(db), "form": form, "nav": "service"},
+            status_code=422,
         )
     db.commit()
     flash(request, "success", "Ticket {id} was opened.", id=ticket.id)
@@ -137,8 +144,16 @@ def create_ticket(
 
 
 @router.get("/service/tickets/{ticket_id}", dependencies=[Depends(current_user)])
-def ticket_page(request: Request, db: DbSession, ticket_id: TicketId) -> Response:
-    """Show a ticket: thread, suggested category and answer, SLA clocks, actions."""
+def ticket_page(
+    request: Request,
+    db: DbSession,
+    ticket_id: TicketId,
+    customer_q: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Show a ticket: thread, suggested category and answer, SLA clocks, actions.
+
+    A ticket from an unknown sender offers a customer search (``customer_q``) to link it.
+    """
     ticket = service.get_ticket(db, ticket_id)
     settings = _settings(request)
     paths = service.category_paths(db)
@@ -148,12 +163,19 @@ def ticket_page(request: Request, db: DbSession, ticket_id: TicketId) -> Respons
         from kehu.customers import get_customer
 
         customer = get_customer(db, ticket.customer_id)
+    found: list[Any] = []
+    if customer is None and customer_q.strip():
+        from kehu.customers import CustomerFilter, list_customers
+
+        found = list(list_customers(db, CustomerFilter(q=customer_q), limit=10)[0])
     return render(
         request,
         "service/ticket.html",
         {
             "ticket": ticket,
             "customer": customer,
+            "customer_q": customer_q,
+            "found_customers": found,
             "messages": service.list_messages(db, ticket.id),
             "events": service.list_events(db, ticket.id),
             "decisions": service.list_decisions(db, ticket.id),
@@ -360,3 +382,446 @@ def dashboard(request: Request, db: DbSession, user: Manager) -> Response:
             "nav": "service-dashboard",
         },
     )
+
+
+# ---------------------------------------------------------------- linking unknown senders
+
+
+@router.post("/service/tickets/{ticket_id}/customer", dependencies=[Depends(verify_csrf)])
+def link_customer(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    ticket_id: TicketId,
+    customer_id: Annotated[str, Form(max_length=20)] = "",
+    remember_sender: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Link a ticket from an unknown sender to a customer (and remember the sender)."""
+    ticket = service.get_ticket(db, ticket_id)
+    back = f"/service/tickets/{ticket.id}"
+
+    def act() -> list[service.Ticket]:
+        try:
+            chosen = int(customer_id)
+        except ValueError as exc:
+            raise InvalidInputError("Choose the customer from the search results.") from exc
+        return service.link_customer(
+            db, ticket, chosen, remember_sender=bool(remember_sender), actor=user_actor(user)
+        )
+
+    linked = attempt(request, db, back, act)
+    if isinstance(linked, Response):
+        return linked
+    db.commit()
+    if len(linked) > 1:
+        flash(
+            request,
+            "success",
+            "The ticket and {n} more from the same sender were linked to the customer.",
+            n=len(linked) - 1,
+        )
+    else:
+        flash(request, "success", "The ticket was linked to the customer.")
+    return RedirectResponse(back, status_code=303)
+
+
+# ---------------------------------------------------------------- category tree (admins)
+
+CategoryId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PolicyId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CATEGORIES = "/service/categories"
+POLICIES = "/service/sla-policies"
+
+
+def _tree_rows(db: Session) -> list[dict[str, Any]]:
+    """Return every category (retired ones too) with its path, leaf flag and current answer."""
+    paths = service.category_paths(db)
+    leaves = service.leaf_ids(db)
+    answers = service.current_answer_versions(db)
+    return sorted(
+        (
+            {
+                "category": c,
+                "path": paths.get(c.id, c.name),
+                "is_leaf": c.id in leaves,
+                "answer_version": answers.get(c.id),
+            }
+            for c in service.list_categories(db, include_inactive=True)
+        ),
+        key=lambda row: (not row["category"].is_active, row["path"]),
+    )
+
+
+def _choices(db: Session) -> dict[str, Any]:
+    departments = list_departments(db)
+    policies = service.list_sla_policies(db)
+    return {
+        "departments": departments,
+        "department_codes": {d.id: d.code for d in departments},
+        "policies": policies,
+        "policy_codes": {p.id: p.code for p in policies},
+    }
+
+
+@router.get(CATEGORIES)
+def categories_page(request: Request, db: DbSession, user: Manager) -> Response:
+    """Show the category tree with its departments, SLA policies and answers; add or import."""
+    del user
+    rows = _tree_rows(db)
+    return render(
+        request,
+        "service/categories.html",
+        {
+            "rows": rows,
+            "parents": [r for r in rows if r["category"].is_active],
+            "columns": service.CSV_COLUMNS,
+            **_choices(db),
+            "nav": "service",
+        },
+    )
+
+
+@router.post(CATEGORIES, dependencies=[Depends(verify_csrf)])
+def add_category(
+    request: Request,
+    db: DbSession,
+    user: Manager,
+    code: Annotated[str, Form(max_length=200)] = "",
+    name: Annotated[str, Form(max_length=400)] = "",
+    parent_code: Annotated[str, Form(max_length=200)] = "",
+    department_code: Annotated[str, Form(max_length=200)] = "",
+    sla_policy_code: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Add a category (a leaf, under ``parent_code`` if given)."""
+    category = attempt(
+        request,
+        db,
+        CATEGORIES,
+        lambda: service.create_category(
+            db,
+            code=code,
+            name=name,
+            parent_code=parent_code or None,
+            department_code=department_code or None,
+            sla_policy_code=sla_policy_code or None,
+            actor=user_actor(user),
+        ),
+    )
+    if isinstance(category, Response):
+        return category
+    db.commit()
+    flash(request, "success", "Category {code} was added.", code=category.code)
+    return RedirectResponse(f"{CATEGORIES}/{category.id}", status_code=303)
+
+
+@router.post(f"{CATEGORIES}/import", dependencies=[Depends(verify_csrf)])
+def import_categories(
+    request: Request,
+    db: DbSession,
+    user: Manager,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Import the tree from CSV, all or nothing; the report lists every row that failed."""
+    data = b"" if file is None else file.file.read(service.MAX_CSV_BYTES + 1)
+    if not data.strip():
+        flash(request, "error", "Choose a CSV file to import.")
+        return RedirectResponse(CATEGORIES, status_code=303)
+    report = attempt(
+        request,
+        db,
+        CATEGORIES,
+        lambda: service.import_categories_csv(
+            db, data, actor=user_actor(user), all_or_nothing=True
+        ),
+    )
+    if isinstance(report, Response):
+        return report
+    if report.applied:
+        db.commit()
+    else:
+        db.rollback()
+    return render(
+        request,
+        "service/category_import.html",
+        {
+            "report": report,
+            "filename": "" if file is None else file.filename,
+            "nav": "service",
+        },
+        status_code=200 if report.applied else 422,
+    )
+
+
+@router.get(f"{CATEGORIES}/{{category_id}}")
+def category_page(
+    request: Request, db: DbSession, user: Manager, category_id: CategoryId
+) -> Response:
+    """Show one category: rename, move, department, SLA policy, retire, canonical answer."""
+    del user
+    category = service.get_category(db, category_id)
+    rows = _tree_rows(db)
+    below = service.descendant_ids(db, category.id)
+    return render(
+        request,
+        "service/category.html",
+        {
+            "category": category,
+            "path": next(r["path"] for r in rows if r["category"].id == category.id),
+            "is_leaf": next(r["is_leaf"] for r in rows if r["category"].id == category.id),
+            "parents": [
+                r
+                for r in rows
+                if r["category"].is_active
+                and r["category"].id != category.id
+                and r["category"].id not in below
+            ],
+            "parent_code": next(
+                (r["category"].code for r in rows if r["category"].id == category.parent_id), ""
+            ),
+            "versions": service.list_answer_versions(db, category.id),
+            "inherited": service.find_canonical_answer(db, category.parent_id),
+            **_choices(db),
+            "nav": "service",
+        },
+    )
+
+
+@router.post(f"{CATEGORIES}/{{category_id}}", dependencies=[Depends(verify_csrf)])
+def edit_category(
+    request: Request,
+    db: DbSession,
+    user: Manager,
+    category_id: CategoryId,
+    name: Annotated[str, Form(max_length=400)] = "",
+    parent_code: Annotated[str, Form(max_length=200)] = "",
+    department_code: Annotated[str, Form(max_length=200)] = "",
+    sla_policy_code: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Rename, move, or set the department and SLA policy of a category."""
+    category = service.get_category(db, category_id)
+    back = f"{CATEGORIES}/{category.id}"
+    done = attempt(
+        request,
+        db,
+        back,
+        lambda: service.update_category(
+            db,
+            category,
+            name=name,
+            parent_code=parent_code or None,
+            department_code=department_code or None,
+            sla_policy_code=sla_policy_code or None,
+            actor=user_actor(user),
+        ),
+    )
+    if not isinstance(done, Response):
+        db.commit()
+        flash(request, "success", "The category was saved.")
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post(f"{CATEGORIES}/{{category_id}}/active", dependencies=[Depends(verify_csrf)])
+def set_category_active(
+    request: Request,
+    db: DbSession,
+    user: Manager,
+    category_id: CategoryId,
+    active: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Retire a category (its tickets keep it; nothing new is routed to it) or bring it back."""
+    category = service.get_category(db, category_id)
+    back = f"{CATEGORIES}/{category.id}"
+    is_active = active == "1"
+    done = attempt(
+        request,
+        db,
+        back,
+        lambda: service.update_category(db, category, is_active=is_active, actor=user_actor(user)),
+    )
+    if not isinstance(done, Response):
+        db.commit()
+        flash(
+            request,
+            "success",
+            "The category is active again." if is_active else "The category was retired.",
+        )
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post(f"{CATEGORIES}/{{category_id}}/answer", dependencies=[Depends(verify_csrf)])
+def save_category_answer(
+    request: Request,
+    db: DbSession,
+    user: Manager,
+    category_id: CategoryId,
+    body: Annotated[str, Form(max_length=40_000)] = "",
+    note: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Save a new version of the category's canonical answer (earlier versions are kept)."""
+    category = service.get_category(db, category_id)
+    back = f"{CATEGORIES}/{category.id}"
+    done = attempt(
+        request,
+        db,
+        back,
+        lambda: service.set_canonical_answer(
+            db, category, body=body, note=note, author_id=user.id, actor=user_actor(user)
+        ),
+    )
+    if not isinstance(done, Response):
+        db.commit()
+        flash(request, "success", "A new version of the canonical answer was saved.")
+    return RedirectResponse(back, status_code=303)
+
+
+# ---------------------------------------------------------------- SLA policies (admins)
+
+
+def _policy_form(policy: service.SlaPolicy | None) -> dict[str, str]:
+    if policy is None:
+        return {
+            "code": "",
+            "name": "",
+            "timezone": "UTC",
+            "business_hours": "1 09:00-18:00\n2 09:00-18:00\n3 09:00-18:00\n"
+            "4 09:00-18:00\n5 09:00-18:00",
+            "holidays": "",
+            "targets": "default 240 2880",
+            "warn_at_share": "0.8",
+        }
+    return {
+        "code": policy.code,
+        "name": policy.name,
+        "timezone": policy.timezone,
+        "business_hours": service.format_business_hours(policy.business_hours),
+        "holidays": "\n".join(policy.holidays),
+        "targets": service.format_targets(policy.targets),
+        "warn_at_share": f"{policy.warn_at_share:g}",
+    }
+
+
+def _policy_page(
+    request: Request,
+    db: Session,
+    policy: service.SlaPolicy | None,
+    form: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "service/sla_policies.html",
+        {
+            "policies": service.list_sla_policies(db),
+            "policy": policy,
+            "form": form,
+            "nav": "service",
+        },
+        status_code=status_code,
+    )
+
+
+@router.get(POLICIES)
+def sla_policies_page(request: Request, db: DbSession, user: Manager) -> Response:
+    """List the SLA policies, with a form for a new one."""
+    del user
+    return _policy_page(request, db, None, _policy_form(None))
+
+
+@router.get(f"{POLICIES}/{{policy_id}}")
+def sla_policy_page(
+    request: Request, db: DbSession, user: Manager, policy_id: PolicyId
+) -> Response:
+    """Show an SLA policy's form: hours, holidays, targets per tier, warning share."""
+    del user
+    policy = service.get_sla_policy(db, policy_id)
+    return _policy_page(request, db, policy, _policy_form(policy))
+
+
+def _save_policy(
+    request: Request,
+    db: Session,
+    user: Any,
+    policy: service.SlaPolicy | None,
+    form: dict[str, str],
+) -> Response:
+    def act() -> service.SlaPolicy:
+        try:
+            share = float(form["warn_at_share"]) if form["warn_at_share"].strip() else None
+        except ValueError as exc:
+            raise InvalidInputError(
+                "Warn at share must be a number between 0 and 1, e.g. 0.8."
+            ) from exc
+        return service.save_sla_policy(
+            db,
+            code=form["code"],
+            name=form["name"] or None,
+            timezone=form["timezone"].strip() or "UTC",
+            business_hours=service.parse_business_hours(form["business_hours"]),
+            holidays=[d.strip() for d in form["holidays"].splitlines() if d.strip()],
+            targets=service.parse_targets(form["targets"]),
+            warn_at_share=share,
+            policy=policy,
+            actor=user_actor(user),
+        )
+
+    back = POLICIES if policy is None else f"{POLICIES}/{policy.id}"
+    saved = attempt(request, db, back, act)
+    if isinstance(saved, Response):
+        # The reason is flashed; the form comes back with what was typed.
+        return _policy_page(request, db, policy, form, status_code=422)
+    db.commit()
+    flash(request, "success", "SLA policy {code} was saved.", code=saved.code)
+    return RedirectResponse(f"{POLICIES}/{saved.id}", status_code=303)
+
+
+@router.post(POLICIES, dependencies=[Depends(verify_csrf)])
+def create_sla_policy(
+    request: Request,
+    db: DbSession,
+    user: Manager,
+    code: Annotated[str, Form(max_length=200)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "UTC",
+    business_hours: Annotated[str, Form(max_length=2000)] = "",
+    holidays: Annotated[str, Form(max_length=20_000)] = "",
+    targets: Annotated[str, Form(max_length=5000)] = "",
+    warn_at_share: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Create an SLA policy from the form."""
+    form = {
+        "code": code,
+        "name": name,
+        "timezone": timezone,
+        "business_hours": business_hours,
+        "holidays": holidays,
+        "targets": targets,
+        "warn_at_share": warn_at_share,
+    }
+    return _save_policy(request, db, user, None, form)
+
+
+@router.post(f"{POLICIES}/{{policy_id}}", dependencies=[Depends(verify_csrf)])
+def edit_sla_policy(
+    request: Request,
+    db: DbSession,
+    user: Manager,
+    policy_id: PolicyId,
+    name: Annotated[str, Form(max_length=200)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "UTC",
+    business_hours: Annotated[str, Form(max_length=2000)] = "",
+    holidays: Annotated[str, Form(max_length=20_000)] = "",
+    targets: Annotated[str, Form(max_length=5000)] = "",
+    warn_at_share: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Change an SLA policy (open tickets keep the due times they were given)."""
+    policy = service.get_sla_policy(db, policy_id)
+    form = {
+        "code": policy.code,
+        "name": name,
+        "timezone": timezone,
+        "business_hours": business_hours,
+        "holidays": holidays,
+        "targets": targets,
+        "warn_at_share": warn_at_share,
+    }
+    return _save_policy(request, db, user, policy, form)
