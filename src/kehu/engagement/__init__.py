@@ -15,9 +15,11 @@ from kehu.engagement.operations import (
 )
 from kehu.engagement.queries import (
     FeedbackEvent,
+    ServingFeedback,
     count_feedback_events,
     list_feedback_events,
     list_interactions,
+    list_serving_feedback,
 )
 from kehu.engagement.schemas import (
     EventOutcome,
@@ -38,9 +40,11 @@ __all__ = [
     "RecommendationEventKind",
     "RecommendationEventResult",
     "RecommendationEventsResult",
+    "ServingFeedback",
     "count_feedback_events",
     "list_feedback_events",
     "list_interactions",
+    "list_serving_feedback",
     "log_interaction",
     "record_impressions",
     "record_recommendation_events",

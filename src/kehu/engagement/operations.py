@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from kehu.audit import record
@@ -256,6 +258,17 @@ def record_recommendation_events(
     )
 
 
+def _insert_new_events(insert: Any) -> Any:
+    table = RecommendationEvent.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.id)
+
+
+#: INSERT of events whose id is not stored yet, (SQLite, PostgreSQL); built once, and its rows
+#: passed apart so that its compiled form is cached (SQLAlchemy still sends one multi-row
+#: INSERT).
+_INSERT_NEW_IMPRESSIONS = (_insert_new_events(sqlite_insert), _insert_new_events(pg_insert))
+
+
 def record_impressions(
     session: Session,
     *,
@@ -278,27 +291,27 @@ def record_impressions(
     }
     if not ids:
         return 0
-    existing = set(
-        session.scalars(
-            select(RecommendationEvent.event_id).where(RecommendationEvent.event_id.in_(ids))
-        )
-    )
+    # One INSERT that skips the event ids already stored, instead of a SELECT of them and an
+    # ORM flush: serving records a list on every request, and a retry racing the original
+    # then records nothing twice rather than failing on the unique key.
+    stamp = utcnow()
     rows = [
-        RecommendationEvent(
-            event_id=event_id,
-            kind=RecommendationEventKind.IMPRESSION,
-            customer_id=customer_id,
-            product_id=product_id,
-            channel=channel,
-            occurred_at=at,
-            serve_id=serve_id,
-            position=position,
-            score=score,
-            source=source,
-        )
+        {
+            "event_id": event_id,
+            "kind": RecommendationEventKind.IMPRESSION.value,
+            "customer_id": customer_id,
+            "product_id": product_id,
+            "channel": channel,
+            "occurred_at": at,
+            "serve_id": serve_id,
+            "position": position,
+            "score": score,
+            "source": source,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
         for event_id, (position, product_id, score) in ids.items()
-        if event_id not in existing
     ]
-    session.add_all(rows)
-    session.flush()
-    return len(rows)
+    statement = _INSERT_NEW_IMPRESSIONS[session.get_bind().dialect.name == "postgresql"]
+    session.flush()  # the products and customer may be new in this transaction
+    return len(session.connection().execute(statement, rows).all())

@@ -3,8 +3,9 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from kehu.commerce import Product
@@ -84,6 +85,62 @@ def list_feedback_events(
         )
         for row in session.execute(query)
     ]
+
+
+class ServingFeedback(NamedTuple):
+    """A feedback event as serving needs it, with its product's id, name and category."""
+
+    kind: str
+    item_id: str
+    occurred_at: datetime
+    channel: str
+    serve_id: str | None
+    product_id: int
+    item_name: str
+    category: str
+
+
+def _serving_feedback_query() -> Select[Any]:
+    events = RecommendationEvent.__table__.c
+    products = Product.__table__.c
+    return (
+        select(
+            events.kind,
+            products.sku,
+            events.occurred_at,
+            events.channel,
+            events.serve_id,
+            products.id,
+            products.name,
+            products.category,
+        )
+        .join_from(
+            RecommendationEvent.__table__, Product.__table__, products.id == events.product_id
+        )
+        .where(
+            events.customer_id == bindparam("customer_id"),
+            events.occurred_at >= bindparam("since"),
+        )
+        .order_by(events.occurred_at.desc(), events.id.desc())
+    )
+
+
+#: Built once: building the statement and its cache key per request cost more than running it.
+_SERVING_FEEDBACK = _serving_feedback_query()
+
+
+def list_serving_feedback(
+    session: Session, customer_id: int, *, since: datetime
+) -> list[ServingFeedback]:
+    """Return a customer's feedback events since ``since``, newest first, with their products.
+
+    The hot path of serving: one statement on the session's connection (no ORM entities), and
+    the products come with it, so serving need not look up the items in the history again.
+    """
+    rows = session.connection().execute(
+        _SERVING_FEEDBACK, {"customer_id": customer_id, "since": since}
+    )
+    return [ServingFeedback._make(row) for row in rows]
 
 
 def count_feedback_events(session: Session, customer_id: int) -> dict[str, int]:

@@ -17,6 +17,7 @@
 """
 
 import datetime as dt
+import functools
 import logging
 import shutil
 import threading
@@ -28,7 +29,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -36,14 +37,17 @@ from kehu.analytics.persistence import load_model, save_model
 from kehu.analytics.recommend import Reason, Recommendation, Recommender
 from kehu.commerce import Order, OrderKind, OrderLine, Product
 from kehu.core import InvalidInputError, KehuError, Settings, utcnow
-from kehu.customers import Customer, current_consents
-from kehu.engagement import list_feedback_events, record_impressions
+from kehu.customers import Consent, Customer, current_consents
+from kehu.engagement import list_serving_feedback, record_impressions
 from kehu.playbooks.restraint import (
     Candidate,
+    ChannelStatus,
     Event,
     RestraintPolicy,
     Withheld,
     apply_restraint,
+    channel_status,
+    stopped_items,
 )
 
 log = logging.getLogger(__name__)
@@ -111,12 +115,16 @@ def model_dir(settings: Settings) -> Path:
     ``KEHU_MODEL_DIR`` when set; otherwise ``models/`` beside the SQLite file, or
     ``<KEHU_DATA_DIR>/models`` for other databases.
     """
-    if settings.model_dir is not None:
-        return Path(settings.model_dir)
-    url = make_url(settings.database_url)
+    return _model_dir(settings.model_dir, settings.database_url, settings.data_dir)
+
+
+def _model_dir(model_dir_setting: Path | None, database_url: str, data_dir: Path) -> Path:
+    if model_dir_setting is not None:
+        return Path(model_dir_setting)
+    url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         return Path(str(url.database)).resolve().parent / "models"
-    return Path(settings.data_dir) / "models"
+    return Path(data_dir) / "models"
 
 
 def recommender_path(settings: Settings) -> Path:
@@ -242,7 +250,15 @@ def load_recommender(settings: Settings) -> tuple[Recommender | None, dt.datetim
     Cached per process; a newer saved model (``kehu analyze`` in another process) is picked up
     on the next call.
     """
-    return _cache.get(recommender_path(settings))
+    return _cache.get(
+        _recommender_path(settings.model_dir, settings.database_url, settings.data_dir)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _recommender_path(model_dir_setting: Path | None, database_url: str, data_dir: Path) -> Path:
+    # Cached: parsing the database URL on every request cost as much as a query.
+    return _model_dir(model_dir_setting, database_url, data_dir) / MODEL_NAME
 
 
 def forget_loaded_recommender() -> None:
@@ -309,16 +325,39 @@ class Served:
     model_trained_at: dt.datetime | None
     n_recorded: int = 0
     notes: list[str] = field(default_factory=list)
+    #: (product id, score) of the items to record as impressions, in order; empty when the
+    #: caller or the channel records nothing.
+    to_record: list[tuple[int, float]] = field(default_factory=list)
 
 
-def _history(
-    session: Session, customer_id: int, *, since: dt.datetime, serve_id: str
-) -> list[Event]:
-    return [
-        Event(e.kind.value, e.item_id, e.occurred_at, e.channel, e.serve_id)
-        for e in list_feedback_events(session, customer_id, since=since)
-        if e.serve_id != serve_id
-    ]
+#: The serving queries, built once: building a statement and its cache key per request cost
+#: more than running it.
+_CONSENT_IN_FORCE = (
+    select(Consent.__table__.c.status)
+    .where(
+        Consent.__table__.c.customer_id == bindparam("customer_id"),
+        Consent.__table__.c.channel == bindparam("channel"),
+        Consent.__table__.c.purpose == bindparam("purpose"),
+    )
+    .order_by(Consent.__table__.c.at.desc(), Consent.__table__.c.id.desc())
+    .limit(1)
+)
+_PRODUCTS_BY_SKU = select(
+    Product.__table__.c.sku,
+    Product.__table__.c.id,
+    Product.__table__.c.name,
+    Product.__table__.c.category,
+).where(Product.__table__.c.sku.in_(bindparam("skus", expanding=True)))
+
+
+def _consent_in_force(
+    session: Session, customer_id: int, *, channel: str, purpose: str
+) -> str | None:
+    """Return the newest consent event's status for (channel, purpose), as ``current_consents``."""
+    status = session.connection().scalar(
+        _CONSENT_IN_FORCE, {"customer_id": customer_id, "channel": channel, "purpose": purpose}
+    )
+    return None if status is None else str(status)
 
 
 def _products(session: Session, skus: set[str]) -> dict[str, tuple[int, str, str]]:
@@ -329,12 +368,9 @@ def _products(session: Session, skus: set[str]) -> dict[str, tuple[int, str, str
     """
     found: dict[str, tuple[int, str, str]] = {}
     ordered = sorted(skus)
+    connection = session.connection()
     for start in range(0, len(ordered), 500):
-        rows = session.execute(
-            select(Product.sku, Product.id, Product.name, Product.category).where(
-                Product.sku.in_(ordered[start : start + 500])
-            )
-        ).all()
+        rows = connection.execute(_PRODUCTS_BY_SKU, {"skus": ordered[start : start + 500]})
         found.update({sku: (pid, name, category) for sku, pid, name, category in rows})
     return found
 
@@ -344,7 +380,7 @@ def item_names(session: Session, skus: set[str]) -> dict[str, str]:
     return {sku: name for sku, (_, name, _) in _products(session, skus).items()}
 
 
-def serve_recommendations(
+def plan_recommendations(
     session: Session,
     customer_id: int,
     *,
@@ -356,16 +392,12 @@ def serve_recommendations(
     now: dt.datetime | None = None,
     policy: RestraintPolicy | None = None,
 ) -> Served:
-    """Return up to ``k`` recommendations for a customer in a channel, with restraint applied.
+    """Decide what to serve, reading only; :func:`record_served` then records the impressions.
 
-    Parameters
-    ----------
-    record
-        Record the items shown as impressions; default: yes in channels that show the list to
-        the customer, no in ``console``.
-    serve_id
-        The caller's id of this request; retrying with the same one returns the same list and
-        records nothing twice. Default: a new random id.
+    The parameters are those of :func:`serve_recommendations`. Reading and recording are apart
+    so that a caller may end its read transaction before it writes: on SQLite a transaction
+    that will write holds the single write lock from its start, and serving under load must
+    hold it only for the insert, not for the whole request.
 
     Raises
     ------
@@ -384,19 +416,28 @@ def serve_recommendations(
         raise InvalidInputError(f"k must be between 1 and {MAX_K}.", code="recs.bad_k")
     now = now or utcnow()
     serve_id = serve_id or uuid.uuid4().hex
-    consent = current_consents(session, customer_id).get((channel, policy.consent_purpose))
-    history = _history(
-        session, customer_id, since=now - dt.timedelta(days=policy.lookback_days), serve_id=serve_id
+    session.flush()  # the reads below go to the connection, past the ORM's autoflush
+    consent = _consent_in_force(
+        session, customer_id, channel=channel, purpose=policy.consent_purpose
     )
+    feedback = [
+        row
+        for row in list_serving_feedback(
+            session, customer_id, since=now - dt.timedelta(days=policy.lookback_days)
+        )
+        if row.serve_id != serve_id
+    ]
+    history = [Event(e.kind, e.item_id, e.occurred_at, e.channel, e.serve_id) for e in feedback]
+    products = {e.item_id: (e.product_id, e.item_name, e.category) for e in feedback}
     model, trained_at = load_recommender(settings)
-    n_candidates = min(k * CANDIDATE_FACTOR + len({e.item_id for e in history}), 1000)
+    n_candidates = min(k * CANDIDATE_FACTOR + len(products), 1000)
     if model is not None:
         proposals = model.recommend(customer_id, k=n_candidates)
         source = "recommender"
     else:
         proposals = popular_items(session, k=n_candidates, exclude=set())
         source = "popular (no model trained yet)"
-    products = _products(session, {p.item_id for p in proposals} | {e.item_id for e in history})
+    products.update(_products(session, {p.item_id for p in proposals} - products.keys()))
     # Items the store no longer knows (a model older than a deletion) are not served.
     proposals = [p for p in proposals if p.item_id in products]
     decision = apply_restraint(
@@ -406,7 +447,7 @@ def serve_recommendations(
         now=now,
         policy=policy,
         channel=rule,
-        consent=None if consent is None else str(consent),
+        consent=consent,
         categories={sku: category for sku, (_, _, category) in products.items()},
     )
     by_id = {p.item_id: p for p in proposals}
@@ -421,7 +462,7 @@ def serve_recommendations(
         )
         for s in decision.shown
     ]
-    served = Served(
+    return Served(
         customer_id=customer_id,
         channel=channel,
         serve_id=serve_id,
@@ -433,31 +474,135 @@ def serve_recommendations(
         n_ignored_in_a_row=decision.n_ignored_in_a_row,
         model=source,
         model_trained_at=trained_at,
+        to_record=(
+            [(products[i.item_id][0], i.score) for i in items]
+            if (rule.displays if record is None else record)
+            else []
+        ),
     )
-    if (rule.displays if record is None else record) and items:
+
+
+def record_served(session: Session, served: Served) -> int:
+    """Record the impressions a planned list is to record; return (and set) how many were new.
+
+    Idempotent by ``serve_id`` (see :func:`kehu.engagement.record_impressions`).
+    """
+    if served.to_record:
         served.n_recorded = record_impressions(
             session,
-            customer_id=customer_id,
-            channel=channel,
-            serve_id=serve_id,
-            shown=[(products[i.item_id][0], i.score) for i in items],
-            at=now,
+            customer_id=served.customer_id,
+            channel=served.channel,
+            serve_id=served.serve_id,
+            shown=served.to_record,
+            at=served.served_at,
         )
+    return served.n_recorded
+
+
+def serve_recommendations(
+    session: Session,
+    customer_id: int,
+    *,
+    settings: Settings,
+    channel: str = "web",
+    k: int = 10,
+    record: bool | None = None,
+    serve_id: str | None = None,
+    now: dt.datetime | None = None,
+    policy: RestraintPolicy | None = None,
+) -> Served:
+    """Return up to ``k`` recommendations for a customer in a channel, with restraint applied.
+
+    Plans (:func:`plan_recommendations`) and records (:func:`record_served`) in the session's
+    transaction.
+
+    Parameters
+    ----------
+    record
+        Record the items shown as impressions; default: yes in channels that show the list to
+        the customer, no in ``console``.
+    serve_id
+        The caller's id of this request; retrying with the same one returns the same list and
+        records nothing twice. Default: a new random id.
+
+    Raises
+    ------
+    InvalidInputError
+        An unknown channel, or ``k`` out of range.
+    """
+    served = plan_recommendations(
+        session,
+        customer_id,
+        settings=settings,
+        channel=channel,
+        k=k,
+        record=record,
+        serve_id=serve_id,
+        now=now,
+        policy=policy,
+    )
+    record_served(session, served)
     return served
+
+
+@dataclass
+class ChannelsOverview:
+    """Every channel's status for a customer, and the items stopped in all of them."""
+
+    channels: list[ChannelStatus]
+    stopped: list[Withheld]
+
+
+def channels_overview(
+    session: Session,
+    customer_id: int,
+    *,
+    settings: Settings,
+    now: dt.datetime | None = None,
+    policy: RestraintPolicy | None = None,
+) -> ChannelsOverview:
+    """Return, per channel that shows the customer anything, consent and frequency cap used/left.
+
+    The console (which shows staff) is left out. ``stopped`` lists the items withheld from the
+    customer everywhere now (ignored too often, or dismissed) and until when.
+    """
+    policy = policy or RestraintPolicy.from_settings(settings)
+    now = now or utcnow()
+    session.flush()
+    history = [
+        Event(e.kind, e.item_id, e.occurred_at, e.channel, e.serve_id)
+        for e in list_serving_feedback(
+            session, customer_id, since=now - dt.timedelta(days=policy.lookback_days)
+        )
+    ]
+    consents = current_consents(session, customer_id)
+    statuses = []
+    for rule in policy.channels:
+        if not rule.displays:
+            continue
+        consent = consents.get((rule.name, policy.consent_purpose))
+        statuses.append(
+            channel_status(rule, None if consent is None else str(consent), history, now=now)
+        )
+    return ChannelsOverview(statuses, stopped_items(history, now=now, policy=policy))
 
 
 __all__ = [
     "MAX_K",
+    "ChannelsOverview",
     "Served",
     "ServedItem",
     "TrainingReport",
+    "channels_overview",
     "forget_loaded_recommender",
     "item_names",
     "load_order_lines",
     "load_recommender",
     "model_dir",
+    "plan_recommendations",
     "popular_items",
     "recommender_path",
+    "record_served",
     "serve_recommendations",
     "train_recommender",
 ]

@@ -357,6 +357,79 @@ def channel_closed(
     return None
 
 
+def occasions(events: Iterable[Event], channel: str) -> list[datetime]:
+    """Return when each occasion (served list) of a channel began, from its impressions."""
+    times: dict[str, datetime] = {}
+    for event in events:
+        if event.kind == "impression" and event.channel == channel:
+            key = event.occasion or event.at.isoformat()
+            times[key] = min(times.get(key, event.at), event.at)
+    return list(times.values())
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    """Where a customer stands in one channel: consent, frequency cap, open or closed.
+
+    Attributes
+    ----------
+    consent
+        The consent in force for the policy's purpose (``granted``, ``withdrawn``), ``None``
+        when never asked.
+    closed
+        Why nothing may be shown now (see :func:`channel_closed`), ``None`` when open.
+    used
+        Occasions in the cap's window (the last ``rule.per_days`` days).
+    left
+        Occasions still allowed in the window; ``None`` without a cap.
+    frees_at
+        When the oldest occasion in the window leaves it (``None`` when none is in it).
+    """
+
+    rule: ChannelRule
+    consent: str | None
+    closed: Withheld | None
+    used: int
+    left: int | None
+    frees_at: datetime | None
+
+
+def channel_status(
+    rule: ChannelRule, consent: str | None, events: Iterable[Event], *, now: datetime
+) -> ChannelStatus:
+    """Return a channel's status for a customer with these events and this consent."""
+    began = occasions(events, rule.name)
+    since = now - timedelta(days=rule.per_days)
+    recent = sorted(at for at in began if since < at <= now)
+    left = None if rule.max_occasions is None else max(rule.max_occasions - len(recent), 0)
+    return ChannelStatus(
+        rule=rule,
+        consent=consent,
+        closed=channel_closed(rule, consent, began, now=now),
+        used=len(recent),
+        left=left,
+        frees_at=recent[0] + timedelta(days=rule.per_days) if recent else None,
+    )
+
+
+def stopped_items(
+    events: Iterable[Event], *, now: datetime, policy: RestraintPolicy
+) -> list[Withheld]:
+    """Return the items withheld from the customer now, in every channel, soonest back first.
+
+    Ignored too often or dismissed (whole categories depend on the candidates and are judged
+    when serving).
+    """
+    since = now - timedelta(days=policy.lookback_days)
+    states = item_states((e for e in events if e.at >= since), now=now, policy=policy)
+    stopped = []
+    for item_id, state in states.items():
+        block = _item_block(state, now=now, policy=policy)
+        if block is not None:
+            stopped.append(Withheld(item_id, block.reason, block.until))
+    return sorted(stopped, key=lambda w: (w.until or now, w.item_id or ""))
+
+
 def _item_block(state: ItemState, *, now: datetime, policy: RestraintPolicy) -> Withheld | None:
     if state.dismissed_at is not None and (
         state.last_response_at is None or state.last_response_at < state.dismissed_at
@@ -441,12 +514,7 @@ def apply_restraint(
     """
     history = list(events)
     if channel is not None:
-        occasion_times: dict[str, datetime] = {}
-        for event in history:
-            if event.kind == "impression" and event.channel == channel.name:
-                key = event.occasion or event.at.isoformat()
-                occasion_times[key] = min(occasion_times.get(key, event.at), event.at)
-        closed = channel_closed(channel, consent, list(occasion_times.values()), now=now)
+        closed = channel_closed(channel, consent, occasions(history, channel.name), now=now)
         if closed is not None:
             return Decision([], [], 0, 0, channel_closed=closed)
     ranked = sorted(candidates, key=lambda c: (-c.score, c.item_id))
@@ -488,6 +556,7 @@ __all__ = [
     "RESPONSES",
     "Candidate",
     "ChannelRule",
+    "ChannelStatus",
     "Decision",
     "Event",
     "ItemState",
@@ -498,8 +567,11 @@ __all__ = [
     "apply_restraint",
     "attribute_purchase",
     "channel_closed",
+    "channel_status",
     "ignored_in_a_row",
     "impression_discount",
     "item_states",
+    "occasions",
     "recommendation_budget",
+    "stopped_items",
 ]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from kehu.audit import record
 from kehu.core import Actor, ConflictError, InvalidInputError, NotFoundError, utcnow
+from kehu.users import _token_cache
 from kehu.users.errors import UserErrorCode
 from kehu.users.models import ApiToken, Department, Role, User
 from kehu.users.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
@@ -133,6 +134,7 @@ def set_user_active(session: Session, user: User, is_active: bool, *, actor: Act
     """Activate or deactivate a user (a deactivated user cannot sign in; tokens stop working)."""
     user.is_active = is_active
     session.flush()
+    _token_cache.forget_user(user.id)
     record(
         session,
         actor=actor,
@@ -200,6 +202,7 @@ def revoke_api_token(session: Session, token_id: int, *, actor: Actor) -> ApiTok
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
+        _token_cache.forget_token(token.token_hash)
         record(
             session,
             actor=actor,

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kehu.core import NotFoundError, utcnow
+from kehu.users import _token_cache
 from kehu.users.models import ApiToken, Department, User
 from kehu.users.operations import hash_token, normalise_email
 
@@ -39,17 +40,34 @@ TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
 def find_user_by_token(session: Session, secret: str) -> User | None:
-    """Return the active user owning a valid (unrevoked, unexpired) token, or ``None``."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    """Return the active user owning a valid (unrevoked, unexpired) token, or ``None``.
+
+    A token found valid in the last :data:`kehu.users._token_cache.TOKEN_CHECK_SECONDS` is not
+    looked up again (see :mod:`kehu.users._token_cache`); its user is merged into ``session``
+    without a query.
+    """
+    token_hash = hash_token(secret)
     now = utcnow()
-    if token is None or token.revoked_at is not None:
+    checked = _token_cache.recall(token_hash)
+    if checked is not None and (checked.expires_at is None or checked.expires_at > now):
+        return session.merge(checked.user, load=False)
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash)
+    ).first()
+    if found is None:
+        return None
+    token, user = found
+    if token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    if not token.user.is_active:
+    if not user.is_active:
         return None
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
         # Recorded to the minute: a read request then writes nothing (a write per request
         # made concurrent reads queue for SQLite's single writer).
         token.last_used_at = now
-    return token.user
+    _token_cache.remember(token_hash, user, token.expires_at)
+    return user

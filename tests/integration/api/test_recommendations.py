@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event as sql_event
 from sqlalchemy import func, select
 
-from kehu.commerce import LineInput
+from kehu.commerce import LineInput, Product
 from kehu.core import utcnow
 from kehu.customers import record_consent
-from kehu.engagement import RecommendationEvent
+from kehu.engagement import RecommendationEvent, record_impressions
 from kehu.jobs.recommend import forget_loaded_recommender, train_recommender
 from tests.factories import ACTOR, make_customer, make_order
 
@@ -302,3 +303,54 @@ def test_training_without_sales_says_why(session, test_settings, tmp_path):
     assert not report.trained
     assert "no sale lines" in report.message
     assert not (tmp_path / "models" / "recommender").exists()
+
+
+def test_serving_runs_four_reads_and_one_insert(client, app, connection, session, admin, shop):
+    # Query budget of the hot path: a token checked a moment ago, a trained model.
+    assert train_recommender(session, settings=app.state.settings).trained
+    client.get(URL.format(shop[1].id), params={"channel": "console"}, headers=admin)
+    seen: list[str] = []
+
+    def collect(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()[:4]).upper())
+
+    sql_event.listen(connection, "before_cursor_execute", collect)
+    try:
+        served = client.get(URL.format(shop[0].id), params={"channel": "web"}, headers=admin)
+    finally:
+        sql_event.remove(connection, "before_cursor_execute", collect)
+
+    assert served.status_code == 200
+    assert served.json()["n_recorded"] == served.json()["count"] > 0
+    work = [s.split()[0] for s in seen if s.split()[0] in {"SELECT", "INSERT", "UPDATE"}]
+    # the customer, its consent, its feedback with their products, the proposed products
+    assert work == ["SELECT", "SELECT", "SELECT", "SELECT", "INSERT"]
+
+
+def test_impressions_partly_recorded_before_add_only_the_new_ones(session, shop):
+    now = utcnow()
+    tea, cup, pot = (
+        session.scalar(select(Product.id).where(Product.sku == sku))
+        for sku in ("TEA", "CUP", "POT")
+    )
+
+    first = record_impressions(
+        session, customer_id=shop[0].id, channel="web", serve_id="s1", shown=[(tea, 1.0)], at=now
+    )
+    again = record_impressions(
+        session,
+        customer_id=shop[0].id,
+        channel="web",
+        serve_id="s1",
+        shown=[(tea, 1.0), (cup, 0.5), (pot, 0.2)],
+        at=now,
+    )
+
+    assert (first, again) == (1, 2)
+    assert n_events(session) == 3
+    positions = session.execute(
+        select(RecommendationEvent.event_id, RecommendationEvent.position).order_by(
+            RecommendationEvent.position
+        )
+    ).all()
+    assert [tuple(p) for p in positions] == [(f"s1:{tea}", 1), (f"s1:{cup}", 2), (f"s1:{pot}", 3)]

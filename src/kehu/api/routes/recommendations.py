@@ -21,11 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from kehu import engagement
 from kehu.analytics.recommend import Reason
 from kehu.api.access import access_customer_by_id
-from kehu.api.deps import Editor, Reader, SessionDep, SettingsDep, api_actor, writes_on_read
+from kehu.api.deps import Editor, Reader, SessionDep, SettingsDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import DbId
-from kehu.jobs.recommend import MAX_K, Served, serve_recommendations
+from kehu.jobs.recommend import MAX_K, Served, plan_recommendations, record_served
 from kehu.playbooks.restraint import Withheld
+from kehu.store import WRITE_OPTIONS
 
 router = APIRouter(tags=["recommendations"], route_class=ApiRoute)
 
@@ -149,7 +150,6 @@ def served_public(served: Served) -> RecommendationsPublic:
 
 
 @router.get("/customers/{customer_id}/recommendations", response_model=RecommendationsPublic)
-@writes_on_read  # records the served items as impressions
 def read_recommendations(
     customer_id: DbId,
     session: SessionDep,
@@ -186,7 +186,7 @@ def read_recommendations(
     frequency cap is reached: ``channel_closed`` says why and until when.
     """
     customer = access_customer_by_id(session, user, customer_id)
-    served = serve_recommendations(
+    served = plan_recommendations(
         session,
         customer.id,
         settings=settings,
@@ -195,6 +195,14 @@ def read_recommendations(
         record=record,
         serve_id=serve_id,
     )
+    if served.to_record:
+        # The list was decided in a read transaction; the impressions are written in a short
+        # one of their own, so on SQLite the single write lock is held for the insert only and
+        # concurrent requests (and workers) do not queue behind each other's whole request.
+        # Recording is idempotent by serve_id, so a retry after a failure here is safe.
+        session.commit()
+        session.connection(execution_options=WRITE_OPTIONS)
+        record_served(session, served)
     return served_public(served)
 
 
