@@ -1,0 +1,137 @@
+"""Relationship health: the health page, "run now", and the health card of the customer 360."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from kehu.analytics.health import SIGNALS
+from kehu.customers import get_customer
+from kehu.health import (
+    HealthRunStatus,
+    HealthStage,
+    cohort_curves,
+    find_customer_health,
+    latest_health_run,
+    list_customer_health,
+    retention_value,
+    stage_summary,
+)
+from kehu.jobs.health import run_health_analysis
+from kehu.users import user_actor
+from kehu.web.csrf import verify_csrf
+from kehu.web.deps import DbSession, Manager, current_user
+from kehu.web.rendering import attempt, flash, is_htmx, render
+from kehu.web.routes.customers import parse_id
+
+router = APIRouter()
+
+PAGE_SIZE = 25
+STAGES = tuple(stage.value for stage in HealthStage)
+#: Stages listed by default on the page: the ones that need somebody to act.
+WATCH = (HealthStage.AT_RISK.value, HealthStage.PRICE_DRIVEN.value)
+#: Cohorts drawn on the chart (the most recent ones, oldest first).
+MAX_COHORTS = 12
+
+
+def _cohort_chart(curves: list[Any]) -> dict[str, Any] | None:
+    if not curves:
+        return None
+    shown = curves[-MAX_COHORTS:]
+    n_months = max(len(c.retention) for c in shown)
+    return {
+        "months": list(range(n_months)),
+        "series": [
+            {
+                "name": f"{c.cohort:%Y-%m} (n={c.n_customers})",
+                "data": [None if v is None else round(v * 100, 1) for v in c.retention],
+            }
+            for c in shown
+        ],
+    }
+
+
+@router.get("/health", dependencies=[Depends(current_user)])
+def health_page(
+    request: Request,
+    db: DbSession,
+    stage: Annotated[str, Query(max_length=16)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Show stages, the accounts at risk with their evidence, cohort curves and the +5 % value.
+
+    An unknown ``stage`` shows the watch list (at risk and price-driven).
+    """
+    stage = stage if stage in STAGES else ""
+    run = latest_health_run(db)
+    last = latest_health_run(db, include_failed=True)
+    if stage:
+        rows, total = list_customer_health(
+            db, stage=HealthStage(stage), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+    else:
+        rows, total = [], 0
+        for watched in WATCH:
+            part, n = list_customer_health(db, stage=HealthStage(watched), limit=PAGE_SIZE)
+            rows += part
+            total += n
+        rows = sorted(rows, key=lambda r: -r.churn_risk)[:PAGE_SIZE]
+    context: dict[str, Any] = {
+        "run": run,
+        "attempt": last if last is not None and last is not run else None,
+        "stages": stage_summary(db),
+        "rows": rows,
+        "total": total,
+        "page": page,
+        "n_pages": max(1, -(-total // PAGE_SIZE)) if stage else 1,
+        "stage": stage,
+        "stage_codes": STAGES,
+        "signal_codes": SIGNALS,
+        "cohorts": _cohort_chart(cohort_curves(db).data),
+        "value": retention_value(db),
+        "check": ((run.metrics or {}).get("churn", {}).get("check", {}) if run else {}),
+        "nav": "health",
+    }
+    if is_htmx(request) and request.headers.get("HX-Target") == "health-list":
+        return render(request, "health/_list.html", context)
+    return render(request, "health/dashboard.html", context)
+
+
+@router.post("/health/run", dependencies=[Depends(verify_csrf)])
+def run_health(request: Request, db: DbSession, user: Manager) -> Response:
+    """Run the health analysis now and say how it went (admins and managers)."""
+    run = attempt(
+        request,
+        db,
+        "/health",
+        lambda: run_health_analysis(db, actor=user_actor(user)),
+        failure="The health analysis failed: {reason}",
+    )
+    if isinstance(run, Response):
+        return run
+    db.commit()
+    if run.status == HealthRunStatus.SUCCEEDED:
+        flash(
+            request,
+            "success",
+            "Health analysis {id} finished: {n} customers staged, {tasks} task(s) for owners.",
+            id=run.id,
+            n=run.n_customers,
+            tasks=run.n_tasks,
+        )
+    else:
+        flash(request, "error", run.message or "The health analysis failed.")
+    return RedirectResponse("/health", status_code=303)
+
+
+@router.get("/customers/{customer_id}/health", dependencies=[Depends(current_user)])
+def customer_health_card(request: Request, db: DbSession, customer_id: str) -> Response:
+    """Render the 360's health card; a plain browser request goes to the 360 page at the card."""
+    customer = get_customer(db, parse_id(customer_id))
+    if not is_htmx(request):
+        return RedirectResponse(f"/customers/{customer.id}#health", 303)
+    return render(
+        request,
+        "health/_card.html",
+        {"customer": customer, "health": find_customer_health(db, customer.id)},
+    )
