@@ -8,7 +8,19 @@ from kehu.audit.models import AuditEntry
 from kehu.commerce.models import Order, OrderLine, Product
 from kehu.customers.models import Consent, Contact, Customer, CustomerMerge, Identity
 from kehu.engagement.models import Interaction, RecommendationEvent
+from kehu.health.models import CustomerHealth, HealthRun
 from kehu.ingest.models import ImportMapping, ImportRun
+from kehu.relations.models import (
+    CadencePolicy,
+    ContactLedgerEntry,
+    Referral,
+    RelationSettings,
+    Rule,
+    ServiceReminder,
+    Surprise,
+    SurpriseGift,
+    Task,
+)
 from kehu.service.models import (
     CanonicalAnswer,
     Category,
@@ -40,17 +52,21 @@ __all__ = [
     "Alert",
     "ApiToken",
     "AuditEntry",
+    "CadencePolicy",
     "CanonicalAnswer",
     "Category",
     "Consent",
     "Contact",
+    "ContactLedgerEntry",
     "Crisis",
     "CrisisEvent",
     "Customer",
+    "CustomerHealth",
     "CustomerMerge",
     "CustomerValue",
     "DemandTerm",
     "Department",
+    "HealthRun",
     "Identity",
     "ImportMapping",
     "ImportRun",
@@ -65,7 +81,14 @@ __all__ = [
     "Post",
     "Product",
     "RecommendationEvent",
+    "Referral",
+    "RelationSettings",
+    "Rule",
+    "ServiceReminder",
     "SlaPolicy",
+    "Surprise",
+    "SurpriseGift",
+    "Task",
     "Ticket",
     "TicketEvent",
     "TicketMessage",

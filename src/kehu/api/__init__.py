@@ -10,10 +10,12 @@ from kehu.api.routes import (
     audit,
     auth,
     customers,
+    health,
     imports,
     interactions,
     orders,
     recommendations,
+    relations,
     service,
     users,
     value,
@@ -51,6 +53,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     recommendations.router,
     service.router,
     voice.router,
+    health.router,
+    relations.router,
 )
 
 

@@ -8,6 +8,8 @@ import typer
 from rich.table import Table
 
 from kehu.cli._context import console, err_console, open_session
+from kehu.cli.health import health_step
+from kehu.cli.relations import relations_step
 from kehu.core import Actor, KehuError, get_settings
 
 if TYPE_CHECKING:
@@ -75,6 +77,8 @@ def analyze_command(
                 if run.message:
                     console.print(f"[yellow]Note:[/yellow] {run.message}")
             _train_recommender(session, settings)
+            health_step(session, day)
+            relations_step(session, day or run.observation_end)
     except KehuError as exc:
         err_console.print(f"[red]Error:[/red] {exc.message}")
         raise typer.Exit(1) from exc

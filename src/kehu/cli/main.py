@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from kehu import __version__
-from kehu.cli import clv, recommend, service, text, users, voice
+from kehu.cli import clv, health, recommend, relations, service, text, users, voice
 from kehu.cli._context import console, err_console, open_session
 from kehu.cli.analyze import analyze_command
 from kehu.cli.imports import import_command
@@ -25,6 +25,9 @@ app.add_typer(service.train_app, name="train")
 app.add_typer(service.service_app, name="service")
 app.add_typer(text.app, name="text")
 app.add_typer(voice.app, name="voice")
+app.add_typer(health.app, name="health")
+app.add_typer(relations.rules_app, name="rules")
+app.add_typer(relations.relations_app, name="relations")
 app.command("import")(import_command)
 app.command("analyze")(analyze_command)
 
@@ -102,6 +105,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request")
+    ] = True,
 ) -> None:
     """Serve the console and the API (http://HOST:PORT/, API docs at /docs)."""
     import uvicorn
@@ -118,6 +124,7 @@ def serve(
         workers=workers,
         proxy_headers=True,
         log_level="info",
+        access_log=access_log,
     )
 
 

@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     )
     value_horizon_weeks: int = Field(default=52, ge=1, le=520)
     value_discount_rate_annual: float = Field(default=0.10, ge=0, le=1)
+    # Relationship health (issue 7): stages, churn risk and alerts after the value analysis.
+    health_window_days: int = Field(
+        default=90, ge=7, le=730, description="Days of each health signal window and of churn."
+    )
+    health_alert_risk: float = Field(
+        default=0.5, gt=0, le=1, description="Churn risk at which a VIP's owner gets a task."
+    )
+    # Voice of the customer (issue 6): sentiment + spread-risk scoring inside `kehu serve`.
+    voice_score_every_minutes: float = Field(
+        default=15,
+        ge=0,
+        le=7 * 24 * 60,
+        description="Minutes between voice scoring turns in `kehu serve`; 0 = off.",
+    )
     # Recommendations (issue 4): where fitted models live, and the restraint policy.
     model_dir: Path | None = Field(
         default=None,

@@ -23,7 +23,9 @@ from kehu.customers import (
     record_consent,
     update_customer,
 )
+from kehu.demo.health import seed_health
 from kehu.demo.recommend import seed_recommendations
+from kehu.demo.relations import seed_relations
 from kehu.demo.service import seed_service
 from kehu.demo.voice import seed_voice
 from kehu.engagement import Interaction, log_interaction
@@ -189,8 +191,10 @@ def seed_demo(session: Session) -> DemoSummary:
     if value_run is None:
         value_run = run_value_analysis(session, actor=ACTOR)
     seed_recommendations(session)
+    seed_health(session)
     seed_voice(session)
     seed_service(session)
+    seed_relations(session)
     return DemoSummary(
         value_run=value_run,
         already_seeded=done,

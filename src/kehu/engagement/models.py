@@ -31,6 +31,8 @@ class Interaction(TimestampMixin, Base):
     subject: Mapped[str] = mapped_column(String(300), default="")
     text: Mapped[str] = mapped_column(Text, default="")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: What we did: contact, service, gift, fix, surprise (kehu.relations.InteractionKind).
+    kind: Mapped[str] = mapped_column(String(16), default="contact", server_default="contact")
 
 
 class RecommendationEventKind(StrEnum):

@@ -25,8 +25,10 @@ def install(app: FastAPI) -> None:
         auth,
         customers,
         dashboard,
+        health,
         imports,
         recommendations,
+        relations,
         service,
         value,
         voice,
@@ -53,6 +55,8 @@ def install(app: FastAPI) -> None:
         recommendations,
         service,
         voice,
+        health,
+        relations,
     ):
         app.include_router(module.router, include_in_schema=False)
     install_error_handlers(app)

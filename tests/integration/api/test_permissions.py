@@ -7,6 +7,7 @@ import pytest
 from kehu.customers import merge_customers
 from kehu.ingest import run_import
 from tests.factories import ACTOR, make_customer, make_order
+from tests.factories.relations import make_relations
 from tests.factories.service import make_desk, make_ticket
 from tests.factories.voice import make_voice
 from tests.integration.api.conftest import api_routes, row_counts
@@ -204,6 +205,13 @@ CASES = [
     ("GET", "/api/v1/service/reports/quality", None, MANAGERS, 200),
     # Nobody has categorised a ticket here: too few labels to train is a 422.
     ("POST", "/api/v1/service/models/categories", None, MANAGERS, 422),
+    (
+        "POST",
+        "/api/v1/service/tickets/{ticket}/customer",
+        {"customer_id": "{loser}"},
+        ORDER_TAKERS,
+        200,
+    ),
     # --- end service desk ---
     # --- voice of the customer (issue 6) ---
     # A post with an alert, a crisis, a demand term and a poll exist.
@@ -258,6 +266,96 @@ CASES = [
     ),
     ("POST", "/api/v1/voice/polls/{poll}/close", None, MANAGERS, 200),
     # --- end voice of the customer ---
+    # --- relationship health (issue 7: stages, churn risk, cohorts, retention value) ---
+    ("GET", "/api/v1/health/summary", None, ALL, 200),
+    ("GET", "/api/v1/health/customers", None, ALL, 200),
+    # No health run has happened here: allowed roles get the "no health stage" 404
+    # (tests/integration/health/test_api.py covers the 200).
+    ("GET", "/api/v1/customers/{customer}/health", None, ALL, 404),
+    ("GET", "/api/v1/health/cohorts", None, ALL, 200),
+    ("GET", "/api/v1/health/retention-value", None, ALL, 200),
+    ("POST", "/api/v1/health/runs", None, MANAGERS, 201),
+    # --- end relationship health ---
+    # --- relationship playbooks (issue 7: tasks, cadence, surprises, budget, referrals, rules) ---
+    # A task, a free-service reminder, a planned surprise and a referral exist
+    # (tests/factories/relations.py); the customer was brought by {referrer}.
+    ("GET", "/api/v1/relations/tasks", None, ALL, 200),
+    ("GET", "/api/v1/relations/tasks/dashboard", None, ALL, 200),
+    (
+        "POST",
+        "/api/v1/relations/tasks",
+        {"customer_id": "{customer}", "title": "Visit", "due_at": "2026-12-01T09:00:00Z"},
+        ALL,
+        201,
+    ),
+    ("POST", "/api/v1/relations/tasks/{task}/close", {"status": "done"}, ALL, 200),
+    ("POST", "/api/v1/relations/tasks/{task}/reassign", {"owner_id": "{user}"}, ALL, 200),
+    ("GET", "/api/v1/relations/cadence", None, ALL, 200),
+    ("PUT", "/api/v1/relations/cadence/vip", {"every_days": 21}, MANAGERS, 200),
+    ("GET", "/api/v1/relations/service-reminders", None, ALL, 200),
+    (
+        "POST",
+        "/api/v1/relations/service-reminders",
+        {"label": "Descale", "after_days": 90, "category": "Kettles"},
+        MANAGERS,
+        201,
+    ),
+    ("DELETE", "/api/v1/relations/service-reminders/{reminder}", None, MANAGERS, 204),
+    ("GET", "/api/v1/relations/customers/{customer}/touches", None, ALL, 200),
+    (
+        "POST",
+        "/api/v1/relations/customers/{customer}/touches",
+        {"kind": "service", "occurred_at": "2026-11-20T09:00:00Z"},
+        ALL,
+        201,
+    ),
+    ("GET", "/api/v1/relations/surprises", None, ALL, 200),
+    (
+        "POST",
+        "/api/v1/relations/surprises",
+        {"code": "pen", "name": "A pen", "cost": "2.00", "moments": ["season"]},
+        MANAGERS,
+        201,
+    ),
+    ("GET", "/api/v1/relations/surprises/outcomes", None, ALL, 200),
+    ("GET", "/api/v1/relations/gifts", None, ALL, 200),
+    ("POST", "/api/v1/relations/gifts/{gift}/mark", {"status": "given"}, ALL, 200),
+    ("GET", "/api/v1/relations/settings", None, ALL, 200),
+    ("PATCH", "/api/v1/relations/settings", {"contact_budget": 3}, MANAGERS, 200),
+    (
+        "POST",
+        "/api/v1/relations/contacts",
+        {"customer_id": "{customer}", "playbook": "campaign"},
+        ALL,
+        200,
+    ),
+    ("GET", "/api/v1/relations/customers/{customer}/ledger", None, ALL, 200),
+    ("GET", "/api/v1/relations/referrals", None, ALL, 200),
+    (
+        "POST",
+        "/api/v1/relations/referrals",
+        {"referrer_id": "{customer}", "referred_id": "{fresh}", "referred_on": "2026-11-02"},
+        ALL,
+        201,
+    ),
+    ("DELETE", "/api/v1/relations/referrals/{referral}", None, ALL, 204),
+    ("GET", "/api/v1/relations/referrals/value", None, ALL, 200),
+    ("GET", "/api/v1/relations/rules", None, ALL, 200),
+    (
+        "PUT",
+        "/api/v1/relations/rules",
+        {
+            "name": "vip-quiet",
+            "when": {"all": [["tier", "eq", "vip"], ["days_since_last_touch", "gt", 30]]},
+            "action": "open_task",
+            "params": {"title": "Call $name"},
+        },
+        MANAGERS,
+        200,
+    ),
+    ("POST", "/api/v1/relations/rules/dry-run", None, MANAGERS, 200),
+    ("POST", "/api/v1/relations/runs", {"dry_run": True}, MANAGERS, 201),
+    # --- end relationship playbooks ---
 ]
 
 
@@ -292,9 +390,11 @@ def test_role_decides_and_a_refused_write_changes_nothing(
     desk = make_desk(session)
     ticket = make_ticket(session, customer_id=customer.id)
     voice = make_voice(session)
+    relations = make_relations(session, customer.id)
     session.commit()
     ids = {
         **voice,
+        **relations,
         "ticket": ticket.id,
         "category": desk.leaves["card_arrival"].id,
         "policy": desk.policy.id,
@@ -343,6 +443,11 @@ def test_the_matrix_covers_every_route():
         "{term_id}": "{term}",
         "{poll_id}": "{poll}",
         "{item}": "facts",
+        "{task_id}": "{task}",
+        "{tier}": "vip",
+        "{reminder_id}": "{reminder}",
+        "{gift_id}": "{gift}",
+        "{referral_id}": "{referral}",
     }
     routes = set()
     for method, path, _ in api_routes():
