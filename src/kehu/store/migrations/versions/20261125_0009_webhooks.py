@@ -1,0 +1,21 @@
+"""webhook subscriptions and deliveries (issue 9) -- RESERVED SLOT, fill in or leave empty
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-25 07:00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0009"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""

@@ -1,0 +1,21 @@
+"""optimistic locking, login throttling, privacy (issue 9) -- RESERVED SLOT, fill in or leave empty
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-25 07:00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""
