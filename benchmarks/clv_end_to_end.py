@@ -3,21 +3,28 @@ Gamma-Gamma -> 12-month CLV, kehu against lifetimes 0.11.3 on the same file.
 
 Run: .venv/bin/python benchmarks/clv_end_to_end.py [--customers 1000000]
          [--lifetimes-python /tmp/ltenv/bin/python] [--skip-lifetimes] [--csv PATH]
+         [--shuffle] [--repeat N]
 
 Data: ``simulate_transactions`` (seed 20240601): BG/NBD r 0.5, alpha 5, a 0.8, b 2.5;
 Gamma-Gamma p 6.25, q 3.75, v 15; first purchases over 52 weeks, a 104-week window,
 calibration end = the window's last day. Written once to a CSV that both sides read (``--csv``
-keeps it at PATH and reuses it when it exists). Each side runs in its own subprocess; its peak
-memory is that process's maximum resident set size. Every stage (the imports included) is
-timed in wall-clock and CPU seconds: on a shared, loaded machine the wall-clock ratio drifts
-with the load, so read it with the CPU ratio beside it and re-measure on a quiet machine.
-lifetimes 0.11.3 needs numpy<2 / pandas<2 / scipy<1.13, so it runs from a separate venv
-(see tests/data/make_lifetimes_reference.py). Results go to
-benchmarks/results/clv_end_to_end-<time>.json.
+keeps it at PATH and reuses it when it exists). The simulation writes the rows sorted by
+customer and date, which kehu's summary notices (one pass) and uses; ``--shuffle`` writes them
+in a random order instead, so that kehu pays for its sort (lifetimes' pandas groupby does not
+care). Each side runs in its own subprocess, both from the same file to the same outputs, the
+import of each side's libraries timed alike; its peak memory is that process's maximum
+resident set size. Every stage is timed in wall-clock and CPU seconds, and the load average
+is recorded before and after each side: on a shared, loaded machine the wall-clock ratio
+drifts with the load, so read it with the CPU ratio beside it and re-measure on a quiet
+machine. ``--repeat N`` runs each side N times (alternating) and reports every run and the
+median. lifetimes 0.11.3 needs numpy<2 / pandas<2 / scipy<1.13, so it runs from a separate
+venv (see tests/data/make_lifetimes_reference.py). Results go to
+benchmarks/results/clv_end_to_end-<customers>-<time>.json.
 """
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -119,6 +126,7 @@ print(json.dumps({
 
 
 def _run(python: str, code: str, csv: Path) -> dict:
+    load_before = os.getloadavg()
     done = subprocess.run(  # noqa: S603 - our own interpreters and code
         [python, "-c", code, str(csv), CALIBRATION_END.isoformat()],
         capture_output=True,
@@ -127,16 +135,33 @@ def _run(python: str, code: str, csv: Path) -> dict:
     )
     if done.returncode != 0:
         raise SystemExit(done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["load_average_before"] = load_before
+    result["load_average_after"] = os.getloadavg()
+    return result
 
 
-def _generate(n_customers: int, csv: Path) -> int:
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median wall-clock time, with every run's figures beside it."""
+    ordered = sorted(runs, key=lambda run: run["seconds"])
+    median = dict(ordered[(len(ordered) - 1) // 2])
+    if len(runs) > 1:
+        median["runs"] = [
+            {key: run[key] for key in ("seconds", "cpu_seconds", "peak_rss_mb")} for run in runs
+        ]
+    return median
+
+
+def _generate(n_customers: int, csv: Path, *, shuffle: bool) -> int:
+    import numpy as np
     import pyarrow.csv as pacsv
 
     from kehu.analytics.clv import simulate_transactions
 
     t = time.perf_counter()
     tx = simulate_transactions(n_customers, start=START, random_state=20240601)
+    if shuffle:
+        tx = tx.take(np.random.default_rng(20240602).permutation(tx.num_rows))
     pacsv.write_csv(tx, csv)
     print(
         f"{n_customers:,} customers, {tx.num_rows:,} transactions generated "
@@ -156,30 +181,44 @@ def main() -> None:
     parser.add_argument("--lifetimes-python", default="/tmp/ltenv/bin/python")  # noqa: S108 - the throwaway venv
     parser.add_argument("--skip-lifetimes", action="store_true")
     parser.add_argument("--csv", type=Path, help="keep the generated file here; reuse it")
+    parser.add_argument("--shuffle", action="store_true", help="write the rows in random order")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per side (median reported)")
     args = parser.parse_args()
 
+    kehu_runs: list[dict] = []
+    lifetimes_runs: list[dict] = []
     with tempfile.TemporaryDirectory() as folder:
         csv = args.csv or Path(folder) / "transactions.csv"
         if csv.exists():
             with csv.open("rb") as lines:
                 n_rows = sum(1 for _ in lines) - 1
         else:
-            n_rows = _generate(args.customers, csv)
-        kehu = _run(sys.executable, KEHU_WORKER, csv)
-        print(f"kehu: {kehu['seconds']:.2f} s, {kehu['peak_rss_mb']:.0f} MB", file=sys.stderr)
-        lifetimes = None
-        if not args.skip_lifetimes:
-            lifetimes = _run(args.lifetimes_python, LIFETIMES_WORKER, csv)
+            n_rows = _generate(args.customers, csv, shuffle=args.shuffle)
+        for _ in range(max(1, args.repeat)):
+            kehu_runs.append(_run(sys.executable, KEHU_WORKER, csv))
+            run = kehu_runs[-1]
             print(
-                f"lifetimes: {lifetimes['seconds']:.2f} s, {lifetimes['peak_rss_mb']:.0f} MB",
+                f"kehu: {run['seconds']:.2f} s, {run['cpu_seconds']:.2f} CPU s, "
+                f"{run['peak_rss_mb']:.0f} MB",
                 file=sys.stderr,
             )
+            if not args.skip_lifetimes:
+                lifetimes_runs.append(_run(args.lifetimes_python, LIFETIMES_WORKER, csv))
+                run = lifetimes_runs[-1]
+                print(
+                    f"lifetimes: {run['seconds']:.2f} s, {run['cpu_seconds']:.2f} CPU s, "
+                    f"{run['peak_rss_mb']:.0f} MB",
+                    file=sys.stderr,
+                )
+    kehu = _median_run(kehu_runs)
+    lifetimes = _median_run(lifetimes_runs) if lifetimes_runs else None
     result: dict = {
         "benchmark": "clv_end_to_end",
         "at": datetime.now(UTC).isoformat(),
-        "machine": {"python": platform.python_version(), "cpu_count": __import__("os").cpu_count()},
+        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()},
         "n_customers": args.customers,
         "n_transactions": n_rows,
+        "rows_shuffled": args.shuffle,
         "kehu": kehu,
         "lifetimes": lifetimes,
     }

@@ -77,6 +77,64 @@ def require_columns(table: pa.Table, names: Sequence[str], *, what: str = "the d
         )
 
 
+_NUMPY_TYPES: dict[pa.DataType, type[np.generic]] = {
+    pa.int8(): np.int8,
+    pa.int16(): np.int16,
+    pa.int32(): np.int32,
+    pa.int64(): np.int64,
+    pa.uint8(): np.uint8,
+    pa.uint16(): np.uint16,
+    pa.uint32(): np.uint32,
+    pa.uint64(): np.uint64,
+    pa.float32(): np.float32,
+    pa.float64(): np.float64,
+}
+
+
+def numpy_values(array: pa.Array | pa.ChunkedArray) -> npt.NDArray[Any]:
+    """Return an Arrow array's values as numpy, in place where it can (one chunk, no nulls).
+
+    ``Array.to_numpy`` first asks pyarrow's pandas shim about the array, which imports pandas
+    (a third of a second and tens of MB) into processes that never use it; numeric arrays
+    without nulls are read from their data buffer here instead (dates as their integer day
+    or time counts). Anything else goes through ``to_numpy``.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        chunks = [numpy_values(chunk) for chunk in array.chunks]
+        if len(chunks) == 1:
+            return chunks[0]
+        if not chunks:
+            return np.asarray(array.to_numpy())
+        return np.concatenate(chunks)
+    kind = array.type
+    if pa.types.is_date32(kind):
+        array = array.view(pa.int32())
+    elif pa.types.is_date64(kind) or pa.types.is_timestamp(kind):
+        array = array.view(pa.int64())
+    dtype = _NUMPY_TYPES.get(array.type)
+    if dtype is None or array.null_count:
+        return np.asarray(array.to_numpy(zero_copy_only=False))
+    item = np.dtype(dtype).itemsize
+    return np.frombuffer(
+        array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * item
+    )
+
+
+def arrow_values(values: npt.NDArray[Any], kind: pa.DataType | None = None) -> pa.Array:
+    """Return a numeric numpy array as an Arrow array, in place (no pandas import).
+
+    ``kind`` may reinterpret the values (int32 days as ``date32``).
+    """
+    values = np.ascontiguousarray(values)
+    if values.dtype == np.bool_:
+        return pa.Array.from_buffers(
+            pa.bool_(), len(values), [None, pa.py_buffer(np.packbits(values, bitorder="little"))]
+        )
+    own = pa.from_numpy_dtype(values.dtype)
+    array = pa.Array.from_buffers(own, len(values), [None, pa.py_buffer(values)])
+    return array if kind is None or kind == own else array.view(kind)
+
+
 def float_column(table: pa.Table, name: str) -> FloatArray:
     """Return column ``name`` as a float64 numpy array; nulls or non-finite values raise."""
     column = table.column(name)
@@ -86,7 +144,7 @@ def float_column(table: pa.Table, name: str) -> FloatArray:
             code="analytics.null_value",
             details={"column": name},
         )
-    values = np.asarray(column.to_numpy(), dtype=np.float64)
+    values = np.asarray(numpy_values(column), dtype=np.float64)
     if not np.all(np.isfinite(values)):
         raise InvalidDataError(
             f"Column {name} has values that are not finite numbers.",

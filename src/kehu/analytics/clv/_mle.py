@@ -121,6 +121,8 @@ def fit_log_params(
         if warm_start.hess_inv_mean is not None:
             options["hess_inv0"] = warm_start.hess_inv_mean
     cache: dict[bytes, tuple[float, FloatArray]] = {}
+    #: The unpenalised total at the cached point: the log-likelihood reported at the optimum.
+    totals: dict[bytes, float] = {}
 
     def evaluate(u: FloatArray) -> tuple[float, FloatArray]:
         """Mean penalised objective and gradient in log-parameters, one entry cached."""
@@ -136,7 +138,9 @@ def fit_log_params(
         value = (total + penalizer * float(theta @ theta)) / total_weight
         grad = (total_grad * theta + 2.0 * penalizer * theta * theta) / total_weight
         cache.clear()  # keep one point: BFGS asks for value and gradient at the same point
+        totals.clear()
         cache[key] = (value if np.isfinite(value) else np.inf, grad)
+        totals[key] = float(total)
         return cache[key]
 
     def objective(u: FloatArray) -> float:
@@ -184,6 +188,13 @@ def fit_log_params(
             n_iter += int(polished.nit) + int(result.nit)
         _check_converged(objective, jac, u, tol, names, model_name, str(result.message))
         theta = np.exp(u)
+        # The one-pass total where there is one (equal to the per-tuple sum to 1e-12), as
+        # evaluated at the optimum already where it was.
+        total = totals.get(u.tobytes())
+        if total is None:
+            total = float(
+                value_and_grad(theta)[0] if value_and_grad is not None else neg_log_lik(theta)
+            )
         hessian = _hessian(neg_log_lik, gradient, u)
     flat = _flat_parameters(hessian, names, allow_unidentified)
     keep = np.array([name not in flat for name in names])
@@ -194,10 +205,7 @@ def fit_log_params(
     cov_theta = cov_u * np.outer(theta, theta)
     return MLEResult(
         params=theta,
-        # The one-pass total where there is one (equal to the per-tuple sum to 1e-12).
-        log_likelihood=-float(
-            value_and_grad(theta)[0] if value_and_grad is not None else neg_log_lik(theta)
-        ),
+        log_likelihood=-total,
         covariance=cov_theta,
         standard_errors=np.sqrt(np.diag(cov_theta)),
         n_iter=n_iter,
@@ -222,7 +230,7 @@ def _mean_inverse_hessian(
 def _flat_parameters(
     hessian: FloatArray, names: tuple[str, ...], allowed: tuple[str, ...]
 ) -> tuple[str, ...]:
-    """Return the allowed parameters whose curvature is negligible next to the best-identified one.
+    """Return the allowed parameters if one of them has a curvature negligible next to the sharpest.
 
     In log-parameters an identified parameter has a curvature of the order of the number of
     customers; one a million times flatter than the sharpest carries no information. Only
@@ -232,11 +240,14 @@ def _flat_parameters(
         return ()
     curvature = np.abs(np.diag(hessian))
     scale = float(np.max(curvature))
-    flat = tuple(
-        name
-        for name, c in zip(names, curvature, strict=True)
-        if name in allowed and c <= 1e-6 * scale
-    )
+    if not any(
+        name in allowed and c <= 1e-6 * scale for name, c in zip(names, curvature, strict=True)
+    ):
+        return ()
+    # The allowed parameters describe one process (the dropout): once one of them has run to
+    # its limit (BG/NBD's a -> 0), the others lose their meaning with it (b, the second shape of
+    # a Beta whose mean a / (a + b) is 0, leaves a curvature of numerical noise, either sign).
+    flat = tuple(name for name in names if name in allowed)
     return flat if len(flat) < len(names) else ()
 
 
