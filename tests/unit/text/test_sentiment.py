@@ -1,5 +1,6 @@
 """The sentiment model on small real slices of ChnSentiCorp (tests/data/text/sentiment/)."""
 
+import copy
 import csv
 import json
 from functools import cache
@@ -350,6 +351,8 @@ def test_the_shipped_model_loads_once_and_is_accurate_on_dev_texts() -> None:
 
     model = load_default_sentiment_model()
 
+    # A sanity check, not a held-out figure: the shipped model trained on train + dev (its
+    # held-out figure is ChnSentiCorp test, scored by benchmarks/text/sentiment.py).
     assert load_default_sentiment_model() is model
     assert float(np.mean(model.predict(texts) == labels)) >= 0.90
 
@@ -368,8 +371,10 @@ def test_the_shipped_model_is_small() -> None:
     folder = Path(load_sentiment_model.__code__.co_filename).parent / "models" / "sentiment"
 
     size = sum(p.stat().st_size for p in folder.iterdir())
+    english = sum(p.stat().st_size for p in (folder.parent / "sentiment-en").iterdir())
 
     assert size < 8 * 2**20
+    assert english < 2 * 2**20
 
 
 def test_score_accepts_word_labels() -> None:
@@ -399,3 +404,80 @@ def test_blend_is_the_weighted_mean_of_the_models_probabilities() -> None:
 def test_blend_refuses_bad_weights(models: int, weights: list[float] | None) -> None:
     with pytest.raises(TextDataError):
         blend_proba([_fitted()] * models, ["很好"], weights=weights)
+
+
+# -- English: the lexicon and an attached English model -------------------------------------------
+
+
+@cache
+def _english() -> SentimentClassifier:
+    """An English model fitted on 602 of VADER's Amazon review sentences (MIT, see README)."""
+    return SentimentClassifier(**FAST, use_lexicon=False).fit(*_read("vader_amazon_fit_slice.tsv"))
+
+
+def test_an_attached_english_model_blends_with_the_lexicon_on_latin_text_only() -> None:
+    texts = ["great product, works perfectly", "房间很干净 服务很好", "😡😡👎", "12345", ""]
+    alone = _fitted()
+    both = copy.deepcopy(alone).with_english_model(_english(), weight=0.3)
+
+    p_alone = alone.predict_proba(texts)[:, 1]
+    p_both = both.predict_proba(texts)[:, 1]
+    p_english = _english().predict_proba(texts[:1])[0, 1]
+
+    np.testing.assert_allclose(p_both[0], 0.3 * p_english + 0.7 * p_alone[0])
+    np.testing.assert_allclose(p_both[1:], p_alone[1:])  # Chinese, emoji, no signal: unchanged
+
+
+def test_the_english_model_alone_judges_what_the_lexicon_cannot_rate() -> None:
+    text = "the parcel arrived two weeks late"  # no word the lexicon rates
+    both = copy.deepcopy(_fitted()).with_english_model(_english())
+
+    assert _fitted().predict_proba([text])[0, 1] == 0.5
+    np.testing.assert_allclose(
+        both.predict_proba([text])[0, 1], _english().predict_proba([text])[0, 1]
+    )
+
+
+def test_the_english_model_beats_the_lexicon_on_held_out_review_sentences() -> None:
+    texts, labels = _read("vader_amazon_held_slice.tsv")
+    both = copy.deepcopy(_fitted()).with_english_model(_english())
+
+    lexicon = float(np.mean(_fitted().predict(texts) == labels))
+    blended = float(np.mean(both.predict(texts) == labels))
+
+    assert blended >= lexicon + 0.02
+
+
+def test_an_english_model_weight_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(TextDataError, match="between 0 and 1"):
+        copy.deepcopy(_fitted()).with_english_model(_english(), weight=1.5)
+
+
+def test_the_shipped_model_reads_english_with_its_english_model() -> None:
+    model = load_default_sentiment_model()
+    texts = [
+        "Nobody answered my emails.",  # no word the lexicon rates: the English model decides
+        "The app crashes every time I open it.",  # the same
+        "Still waiting for my refund, very disappointed.",
+        "Fast delivery, the support team was friendly and fixed it at once.",
+        "Works great, would buy again!",
+    ]
+
+    assert model._english is not None
+    assert model.predict(texts).tolist() == [0, 0, 0, 1, 1]
+
+
+def test_a_model_fitted_on_english_judges_english_itself_with_the_lexicon() -> None:
+    own = SentimentClassifier(**FAST).fit(*_read("vader_amazon_fit_slice.tsv"))
+    texts, labels = _read("vader_amazon_held_slice.tsv")
+    silent = "the parcel arrived two weeks late"
+
+    assert own.english_
+    assert not _fitted().english_
+    assert (
+        np.mean(own.predict(texts) == labels) >= np.mean(_fitted().predict(texts) == labels) + 0.02
+    )
+    # where the lexicon is silent its own model decides (as the attached English one would)
+    np.testing.assert_allclose(
+        own.predict_proba([silent])[0, 1], _english().predict_proba([silent])[0, 1]
+    )
