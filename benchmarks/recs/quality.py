@@ -54,7 +54,7 @@ from kehu.analytics.recommend import (  # noqa: E402
     make_holdout,
     split_at,
 )
-from kehu.analytics.recommend._evaluation import rank_with  # noqa: E402
+from kehu.analytics.recommend._evaluation import BUY_AGAIN_SETTINGS, rank_with  # noqa: E402
 
 DATA = Path("/work/shared/data/online-retail-ii-2009-2010/online_retail_ii_2009_2010.parquet")
 RESULTS = Path(__file__).with_name("results")
@@ -63,7 +63,7 @@ THREADS = 1
 
 # Settings chosen on the validation period (see --tune and README.md). kehu's defaults are
 # the validation choices for the blend; buy-again alone was tuned on its own.
-KEHU_BUY_AGAIN: dict[str, Any] = {"half_life_days": 180.0, "repeat_strength": 1.0}
+KEHU_BUY_AGAIN: dict[str, Any] = dict(BUY_AGAIN_SETTINGS)
 KEHU_ITEM_ITEM: dict[str, Any] = {}
 KEHU_BLEND: dict[str, Any] = {}
 # implicit: each model with its best input on validation ("binary": 1 per bought item,

@@ -1,6 +1,7 @@
 """Ranking quality on a temporal split: P@k, R@k, HR@k, MAP@k, NDCG@k, all items and cross-sell."""
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -206,10 +207,17 @@ def rank_with(
     return [[r.item_id for r in ranked[c]] for c in holdout.customers]
 
 
+#: Buy-again alone as tuned on its own (all-items NDCG@10, validation period of Online Retail
+#: II, ``benchmarks/recs``): the baseline of the goal "the blend at least 1.15x buy-again
+#: alone", so that ``kehu recommend evaluate`` measures that ratio as the benchmark does
+#: (the class defaults are the blend's buy-again part, tuned inside the blend).
+BUY_AGAIN_SETTINGS: Mapping[str, Any] = {"half_life_days": 180.0, "repeat_strength": 1.0}
+
+
 def default_models() -> dict[str, Callable[[], Recommender]]:
-    """Return kehu's three models with their default (tuned) settings, by name."""
+    """Return kehu's three models with their tuned settings, by name."""
     return {
-        "kehu_buy_again": BuyAgainRecommender,
+        "kehu_buy_again": functools.partial(BuyAgainRecommender, **BUY_AGAIN_SETTINGS),
         "kehu_item_item": AlsoBoughtRecommender,
         "kehu_blend": Recommender,
     }

@@ -10,8 +10,10 @@ from kehu.analytics._base import FloatArray
 
 Weighting = Literal["cosine", "bm25", "tfidf", "jaccard", "lift"]
 WEIGHTINGS: tuple[str, ...] = ("cosine", "bm25", "tfidf", "jaccard", "lift")
-#: Rows of the similarity computed (and made dense) at once.
-_BLOCK = 512
+#: Rows of the similarity computed (and made dense) at once. 128 rows of a few thousand
+#: items stay in cache better than 512 (same result; fit about 8 % less CPU on Online Retail II
+#: on a loaded machine, 2026-11-25).
+_BLOCK = 128
 
 
 def _row_normalise(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -38,11 +40,15 @@ def _top_k_mask(block: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.bool_]
     tiny = np.finfo(block.dtype).tiny
     threshold = np.full((block.shape[0], 1), tiny, dtype=block.dtype)
     crowded = np.flatnonzero(np.count_nonzero(block, axis=1) > k)
+    # Partitioned as integers of the same bits (about a sixth faster): positive floats order
+    # as their bit patterns do, and a crowded row's k-th largest entry is positive.
+    bits = block.view(np.int32 if block.dtype.itemsize == 4 else np.int64)
     if len(crowded) == block.shape[0]:
-        threshold = np.partition(block, n_columns - k, axis=1)[:, n_columns - k, None]
+        kth = np.partition(bits, n_columns - k, axis=1)[:, n_columns - k, None]
+        threshold = kth.view(block.dtype)
     elif len(crowded):
-        kth = np.partition(block[crowded], n_columns - k, axis=1)[:, n_columns - k, None]
-        threshold[crowded] = kth
+        kth = np.partition(bits[crowded], n_columns - k, axis=1)[:, n_columns - k, None]
+        threshold[crowded] = kth.view(block.dtype)
     np.maximum(threshold, tiny, out=threshold)
     keep = block >= threshold
     # Values tied with the k-th can push a row past k: keep the first of the ties.

@@ -8,7 +8,9 @@ import pytest
 
 from kehu.analytics import InvalidDataError
 from kehu.analytics.recommend import (
+    BuyAgainRecommender,
     Holdout,
+    Recommender,
     evaluate_recommenders,
     holdout_metrics,
     make_holdout,
@@ -141,4 +143,18 @@ def test_ndcg_ratios_name_what_is_missing_or_zero() -> None:
     assert ndcg_ratios({"kehu_blend": entry(0.4, 0.1)}) == {
         "all_items_ndcg_blend_over_buy_again": None,
         "cross_sell_ndcg_blend_over_popularity": None,
+    }
+
+
+def test_evaluate_uses_the_tuned_buy_again_baseline() -> None:
+    # `kehu recommend evaluate` measures "blend over buy-again alone" against the same
+    # buy-again as benchmarks/recs/quality.py: tuned on its own, not the blend's part.
+    from kehu.analytics.recommend._evaluation import BUY_AGAIN_SETTINGS, default_models
+
+    model = default_models()["kehu_buy_again"]()
+    assert isinstance(model, BuyAgainRecommender)
+    params = model.get_params()
+    assert {name: params[name] for name in BUY_AGAIN_SETTINGS} == dict(BUY_AGAIN_SETTINGS)
+    assert dict(BUY_AGAIN_SETTINGS) != {
+        name: Recommender().get_params()[name] for name in BUY_AGAIN_SETTINGS
     }

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from kehu.analytics.recommend._similarity import similarity
+from kehu.analytics.recommend import _similarity
+from kehu.analytics.recommend._similarity import _top_k_mask, similarity
 
 # Items x baskets: item 0 in baskets {0, 1}; item 1 in {0, 1, 2}; item 2 in {2}; item 3 in {3}.
 BASKETS = sp.csr_matrix(
@@ -63,3 +64,31 @@ def test_reweighted_kernels_rank_the_shared_pair_first(weighting: str) -> None:
     assert sim[1].argmax() == 0
     assert sim[0, 1] > 0
     assert sim[0, 2] == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_top_k_mask_matches_a_plain_sort(dtype: type[np.floating]) -> None:
+    # Zeros, ties at the k-th value (kept: the lowest columns), rows with fewer than k
+    # positives: the same mask as sorting each row by (-value, column).
+    rng = np.random.default_rng(7)
+    block = rng.integers(0, 6, size=(40, 30)).astype(dtype) / 4
+    block[rng.random(block.shape) < 0.5] = 0.0
+    block[:5, :] = 0.0
+    block[5:8, 3:] = 0.0
+    k = 4
+    expected = np.zeros(block.shape, dtype=bool)
+    for r, row in enumerate(block):
+        order = np.lexsort((np.arange(len(row)), -row))
+        chosen = [c for c in order[:k] if row[c] > 0]
+        expected[r, chosen] = True
+    assert np.array_equal(_top_k_mask(block, k), expected)
+
+
+def test_blocks_do_not_change_the_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    baskets = sp.random(70, 40, density=0.2, random_state=rng, format="csr")
+    whole = similarity(baskets, weighting="bm25", k=5)
+    monkeypatch.setattr(_similarity, "_BLOCK", 16)
+    blocked = similarity(baskets, weighting="bm25", k=5)
+    assert (whole != blocked).nnz == 0
+    assert np.array_equal(whole.indptr, blocked.indptr)
