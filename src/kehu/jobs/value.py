@@ -28,6 +28,8 @@ import datetime as dt
 import logging
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,6 +47,7 @@ from kehu.analytics.clv import (
 from kehu.analytics.segments import rfm_scores
 from kehu.core import Actor, InvalidInputError, KehuError, get_settings
 from kehu.jobs._tables import count_active_customers, last_order_day, load_orders
+from kehu.service import retier_open_tickets
 from kehu.value import (
     ValueErrorCode,
     ValueRun,
@@ -71,6 +74,22 @@ class ValueAnalysisError(KehuError):
     """The analysis cannot run on these data; the message says why and what to do."""
 
     status_code = 422
+
+
+@dataclass(frozen=True)
+class ComputedOrders:
+    """The orders' figures the analysis needs, computed by a batch engine (``kehu.batch``).
+
+    Given to :func:`run_value_analysis`, they replace loading the orders from the store:
+    ``summary`` has :func:`summarize_transactions`' columns plus ``total_spend``;
+    ``summarize(calibration_end, holdout_end)`` gives the holdout check's summary.
+    """
+
+    as_of: dt.date
+    n_orders: int
+    currencies: list[str]
+    summary: pa.Table
+    summarize: Callable[[dt.date, dt.date], pa.Table]
 
 
 def _check_arguments(
@@ -138,7 +157,10 @@ def _model_figures(model: Any) -> dict[str, Any]:
 
 
 def _holdout(
-    transactions: pa.Table, as_of: dt.date, first_day: dt.date, holdout_weeks: int | None
+    summarize: Callable[[dt.date, dt.date], pa.Table],
+    as_of: dt.date,
+    first_day: dt.date,
+    holdout_weeks: int | None,
 ) -> tuple[dt.date | None, dict[str, Any]]:
     """Fit on the data up to ``as_of - holdout`` and compare with the holdout's purchases."""
     span_days = (as_of - first_day).days
@@ -150,9 +172,7 @@ def _holdout(
         }
     calibration_end = as_of - dt.timedelta(days=days)
     try:
-        summary = summarize_transactions(
-            transactions, calibration_end=calibration_end, holdout_end=as_of
-        )
+        summary = summarize(calibration_end, as_of)
         model = _fit(BetaGeoModel, summary)
         report = holdout_report(model, summary).as_dict()
     except KehuError as exc:
@@ -181,9 +201,12 @@ def _analyse(
     discount_rate_annual: float,
     vip_share: float,
     holdout_weeks: int | None,
+    computed: ComputedOrders | None = None,
 ) -> None:
     started = time.perf_counter()
     figures["n_customers"] = count_active_customers(session)
+    if computed is not None:
+        as_of = computed.as_of
     as_of = as_of or last_order_day(session)
     if as_of is None:
         raise ValueAnalysisError(
@@ -192,18 +215,19 @@ def _analyse(
             code=ValueErrorCode.NO_ORDERS,
         )
     figures["observation_end"] = as_of
-    until = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    orders = load_orders(session, until=until)
-    figures["n_orders"] = orders.num_rows
+    if computed is None:
+        until = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        orders = load_orders(session, until=until)
+        computed = _store_orders(orders, as_of)
+    figures["n_orders"] = computed.n_orders
     timings = {"load_s": time.perf_counter() - started}
-    if orders.num_rows == 0:
+    if computed.n_orders == 0:
         raise ValueAnalysisError(
             f"There are no orders of known customers on or before {as_of}; choose a later "
             "date or import orders first.",
             code=ValueErrorCode.NO_ORDERS,
         )
-    transactions = orders.select(["customer_id", "timestamp", "amount"])
-    everyone = summarize_transactions(transactions, calibration_end=as_of)
+    everyone = computed.summary
     # Customers whose first purchase is on the last day (T = 0) add nothing to the likelihood
     # but are scored like everyone else: a new customer's prior expectation.
     summary = everyone
@@ -240,15 +264,7 @@ def _analyse(
     last_purchase = summary.column("last_purchase").to_pylist()
     recency_days = np.array([(as_of - day).days for day in last_purchase], dtype=np.float64)
     frequency = summary.column("frequency").to_numpy().astype(np.int64)
-    spent = transactions.group_by("customer_id").aggregate([("amount", "sum")])
-    spent_by_id = dict(
-        zip(
-            spent.column("customer_id").to_pylist(),
-            spent.column("amount_sum").to_pylist(),
-            strict=True,
-        )
-    )
-    total_spend = np.array([spent_by_id[int(c)] for c in customer_ids], dtype=np.float64)
+    total_spend = summary.column("total_spend").to_numpy().astype(np.float64)
     rfm = rfm_scores(recency_days, frequency + 1, total_spend)
 
     clv_cents = np.round(clv, 2)
@@ -291,13 +307,13 @@ def _analyse(
     timings["owners_s"] = time.perf_counter() - started
 
     first_day = min(summary.column("first_purchase").to_pylist())
-    calibration_end, holdout = _holdout(transactions, as_of, first_day, holdout_weeks)
+    calibration_end, holdout = _holdout(computed.summarize, as_of, first_day, holdout_weeks)
     timings["holdout_s"] = time.perf_counter() - started
 
     total = float(clv_cents.sum())
     sorted_clv = np.sort(clv_cents)[::-1]
     tier_sizes = {tier.value: int((tiers == tier.value).sum()) for tier in ValueTier}
-    currencies = sorted(set(orders.column("currency").to_pylist()))
+    currencies = computed.currencies
     warnings = [m for m in (departed.message, owners.message) if m]
     if purchases.unidentified_params_:
         warnings.append(
@@ -347,6 +363,39 @@ def _analyse(
     )
 
 
+def _store_orders(orders: pa.Table, as_of: dt.date) -> ComputedOrders:
+    """Compute :class:`ComputedOrders` from the orders loaded from the store."""
+    transactions = orders.select(["customer_id", "timestamp", "amount"])
+
+    def summarize(calibration_end: dt.date, holdout_end: dt.date) -> pa.Table:
+        return summarize_transactions(
+            transactions, calibration_end=calibration_end, holdout_end=holdout_end
+        )
+
+    if orders.num_rows == 0:
+        summary = pa.table({"customer_id": pa.array([], pa.string())})
+    else:
+        summary = summarize_transactions(transactions, calibration_end=as_of)
+        spent = transactions.group_by("customer_id").aggregate([("amount", "sum")])
+        spent_by_id = dict(
+            zip(
+                spent.column("customer_id").to_pylist(),
+                spent.column("amount_sum").to_pylist(),
+                strict=True,
+            )
+        )
+        ids = pc.cast(summary.column("customer_id"), pa.int64()).to_pylist()
+        total = pa.array([spent_by_id[c] for c in ids], pa.float64())
+        summary = summary.append_column("total_spend", total)
+    return ComputedOrders(
+        as_of=as_of,
+        n_orders=orders.num_rows,
+        currencies=sorted(set(orders.column("currency").to_pylist())),
+        summary=summary,
+        summarize=summarize,
+    )
+
+
 def _known(figures: dict[str, Any]) -> dict[str, Any]:
     """Return the figures a failed run still reports (counts gathered before it failed)."""
     return {k: figures[k] for k in ("n_customers", "n_orders", "observation_end") if k in figures}
@@ -361,6 +410,7 @@ def run_value_analysis(
     discount_rate_annual: float = 0.10,
     vip_share: float = 0.20,
     holdout_weeks: int | None = None,
+    computed: ComputedOrders | None = None,
 ) -> ValueRun:
     """Score every customer's value and record the run (succeeded or failed).
 
@@ -381,6 +431,9 @@ def run_value_analysis(
     holdout_weeks
         Length of the holdout check; ``None`` picks a third of the history up to 26 weeks,
         0 skips the check.
+    computed
+        The orders' figures from a batch engine (``kehu analyze --engine spark``) instead of
+        the orders in the store; its ``as_of`` wins over ``as_of``.
 
     Returns
     -------
@@ -414,7 +467,12 @@ def run_value_analysis(
                 discount_rate_annual=discount_rate_annual,
                 vip_share=vip_share,
                 holdout_weeks=holdout_weeks,
+                computed=computed,
             )
+            # Open tickets take their customer's new tier (a new VIP gets the VIP promise).
+            retimed = retier_open_tickets(session, actor=actor)
+            if retimed:
+                log.info("value analysis %s re-timed %d open tickets", run.id, retimed)
     except KehuError as exc:
         log.warning("value analysis %s failed: %s", run.id, exc.message)
         message = f"The value analysis failed: {exc.message}"

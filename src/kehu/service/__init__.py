@@ -27,10 +27,15 @@ from kehu.service.categories import (
     list_sla_policies,
     parse_business_hours,
     parse_targets,
-    policy_calendar,
     save_sla_policy,
     set_canonical_answer,
     update_category,
+)
+from kehu.service.clocks import (
+    OPEN_STATUSES,
+    policy_calendar,
+    recompute_due_times,
+    retier_open_tickets,
 )
 from kehu.service.errors import ServiceErrorCode
 from kehu.service.models import (
@@ -51,6 +56,7 @@ from kehu.service.operations import (
     MAX_MESSAGE_CHARS,
     add_message,
     assign_ticket,
+    check_ticket_version,
     correct_category,
     create_ticket,
     get_ticket,
@@ -63,7 +69,6 @@ from kehu.service.operations import (
 )
 from kehu.service.quality import TicketQuality, assess_ticket
 from kehu.service.queries import (
-    OPEN_STATUSES,
     TicketFilter,
     first_customer_messages,
     labelled_tickets,
@@ -124,6 +129,7 @@ __all__ = [
     "category_by_code",
     "category_paths",
     "category_trends",
+    "check_ticket_version",
     "contradicting_outcomes",
     "correct_category",
     "create_category",
@@ -155,8 +161,10 @@ __all__ = [
     "policy_calendar",
     "quality_report",
     "queue_sizes",
+    "recompute_due_times",
     "record_outcome",
     "record_policy_decision",
+    "retier_open_tickets",
     "route_ticket",
     "save_sla_policy",
     "set_canonical_answer",

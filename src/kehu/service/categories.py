@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kehu.audit import record
 from kehu.core import Actor, ConflictError, InvalidInputError, NotFoundError
+from kehu.service.clocks import DEFAULT_SLA_POLICY, recompute_due_times
 from kehu.service.errors import ServiceErrorCode
 from kehu.service.models import CanonicalAnswer, Category, SlaPolicy
 from kehu.service.sla import BusinessCalendar, validate_targets
@@ -248,6 +249,11 @@ def update_category(
         category.is_active = is_active
         changes["is_active"] = is_active
     session.flush()
+    if "parent_code" in changes or "sla_policy_code" in changes:
+        # The category and everything below it may now inherit another policy.
+        recompute_due_times(
+            session, actor=actor, category_ids=[category.id], reason=f"category {category.code}"
+        )
     record(
         session,
         actor=actor,
@@ -395,6 +401,13 @@ def _import_rows(
             continue
         category.parent_id = parent.id
         session.flush()
+    if pending:
+        recompute_due_times(
+            session,
+            actor=actor,
+            category_ids=[category.id for _, category, _ in pending],
+            reason="category import",
+        )
     record(
         session,
         actor=actor,
@@ -503,13 +516,6 @@ def get_sla_policy(session: Session, policy_id: int) -> SlaPolicy:
     return policy
 
 
-def policy_calendar(policy: SlaPolicy) -> BusinessCalendar:
-    """Return the business calendar of a policy."""
-    return BusinessCalendar.from_config(
-        timezone=policy.timezone, business_hours=policy.business_hours, holidays=policy.holidays
-    )
-
-
 def save_sla_policy(
     session: Session,
     *,
@@ -564,6 +570,14 @@ def save_sla_policy(
     if warn_at_share is not None:
         policy.warn_at_share = warn_at_share
     session.flush()
+    clock_inputs = (timezone, business_hours, holidays, targets)
+    if (created and policy.code == DEFAULT_SLA_POLICY) or (
+        not created and any(v is not None for v in clock_inputs)
+    ):
+        # Open tickets under this policy (or, for a new default, under none) follow it.
+        recompute_due_times(
+            session, actor=actor, policy_ids=[policy.id], reason=f"SLA policy {policy.code}"
+        )
     record(
         session,
         actor=actor,

@@ -27,3 +27,4 @@ class ServiceErrorCode(StrEnum):
     NO_STEPS = "service.no_steps"
     RULE_REWORDED = "service.rule_reworded"
     BAD_CSV = "service.bad_csv"
+    STALE_TICKET = "service.stale_ticket"

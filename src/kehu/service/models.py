@@ -169,6 +169,9 @@ class Ticket(TimestampMixin, Base):
     amount_paid: Mapped[Decimal | None] = mapped_column(Amount)
     value_recovered: Mapped[Decimal | None] = mapped_column(Amount)
     currency: Mapped[str] = mapped_column(String(3), default="GBP")
+    #: Optimistic locking: each agent-facing change bumps it with a compare-and-set, so two
+    #: agents saving one ticket cannot silently overwrite each other (operations.py).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class TicketMessage(TimestampMixin, Base):

@@ -9,13 +9,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kehu.audit import record
 from kehu.core import Actor, ConflictError, InvalidInputError, NotFoundError, to_money, utcnow
 from kehu.customers import add_identity, find_customer_by_identity, get_customer
-from kehu.service.categories import category_by_code, get_category, is_leaf, policy_calendar
+from kehu.service.categories import category_by_code, get_category, is_leaf
+from kehu.service.clocks import (
+    OPEN_STATUSES,
+    default_policy_id,
+    due_times,
+    recompute_due_times,
+)
 from kehu.service.errors import ServiceErrorCode
 from kehu.service.models import (
     AuthorKind,
@@ -30,15 +37,12 @@ from kehu.service.models import (
     TicketMessage,
     TicketStatus,
 )
-from kehu.service.sla import add_business_minutes
 from kehu.users import Department, User
+from kehu.webhooks import emit
 
 MAX_MESSAGE_CHARS = 100_000
 MAX_SUBJECT_CHARS = 300
 MAX_ATTACHMENTS = 100
-#: The SLA policy of tickets whose category sets none (and of tickets waiting in triage), so
-#: that every ticket has a clock once such a policy exists.
-DEFAULT_SLA_POLICY = "default"
 #: Which status may follow which (closed is final; resolved may be reopened).
 TRANSITIONS: dict[TicketStatus, set[TicketStatus]] = {
     TicketStatus.NEW: {
@@ -62,6 +66,53 @@ def get_ticket(session: Session, ticket_id: int) -> Ticket:
             f"There is no ticket {ticket_id}.", code=ServiceErrorCode.TICKET_NOT_FOUND
         )
     return ticket
+
+
+def check_ticket_version(ticket: Ticket, expected: int | None) -> None:
+    """Raise :class:`ConflictError` unless the ticket is at version ``expected`` (None: any)."""
+    if expected is not None and expected != ticket.version:
+        raise ConflictError(
+            f"Ticket {ticket.id} was changed by someone else since you loaded it (it is at "
+            f"version {ticket.version}, you sent {expected}): reload it and apply your change "
+            "again.",
+            code=ServiceErrorCode.STALE_TICKET,
+            details={"ticket_id": ticket.id, "version": ticket.version, "expected": expected},
+        )
+
+
+def _bump_version(session: Session, ticket: Ticket) -> None:
+    """Move the ticket to its next version if it is still at the one this session read.
+
+    A compare-and-set: on PostgreSQL a concurrent change holds the row until it commits, then
+    this UPDATE finds the old version gone and matches nothing, so the later of two agents gets
+    a 409 instead of overwriting the first (no lost update). SQLite writers queue anyway.
+    """
+    read = ticket.version
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.version == read)
+        .values(version=read + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError(
+            f"Ticket {ticket.id} was changed by someone else at the same time: reload it and "
+            "apply your change again.",
+            code=ServiceErrorCode.STALE_TICKET,
+            details={"ticket_id": ticket.id, "expected": read},
+        )
+    set_committed_value(ticket, "version", read + 1)
+
+
+def _ticket_payload(ticket: Ticket, **extra: object) -> dict[str, object]:
+    """Return what a ticket's webhook events carry: ids, not the customer's words."""
+    return {
+        "ticket_id": ticket.id,
+        "customer_id": ticket.customer_id,
+        "channel": ticket.channel,
+        "department_id": ticket.department_id,
+        **extra,
+    }
 
 
 def _event(
@@ -129,23 +180,13 @@ def customer_tier(session: Session, customer_id: int | None) -> str:
 def _set_sla(session: Session, ticket: Ticket, policy_id: int | None) -> None:
     ticket.sla_policy_id = policy_id
     policy = session.get(SlaPolicy, policy_id) if policy_id is not None else None
-    if policy is None:
-        ticket.first_response_due_at = ticket.resolution_due_at = None
-        return
-    targets = policy.targets.get(ticket.tier) or policy.targets.get("default") or {}
-    calendar = policy_calendar(policy)
-    first = targets.get("first_response_minutes")
-    resolution = targets.get("resolution_minutes")
-    ticket.first_response_due_at = (
-        add_business_minutes(ticket.opened_at, first, calendar) if first else None
-    )
-    ticket.resolution_due_at = (
-        add_business_minutes(ticket.opened_at, resolution, calendar) if resolution else None
+    ticket.first_response_due_at, ticket.resolution_due_at = due_times(
+        policy, tier=ticket.tier, opened_at=ticket.opened_at
     )
 
 
 def _default_policy_id(session: Session) -> int | None:
-    return session.scalar(select(SlaPolicy.id).where(SlaPolicy.code == DEFAULT_SLA_POLICY))
+    return default_policy_id(session)
 
 
 def _category_policy_id(session: Session, category: Category) -> int | None:
@@ -309,6 +350,7 @@ def create_ticket(
         object_id=ticket.id,
         summary=f"ticket {ticket.id} from {channel.value}: {subject[:80]}",
     )
+    emit(session, "ticket.created", _ticket_payload(ticket))
     return ticket
 
 
@@ -345,6 +387,7 @@ def route_ticket(
     if usable and category is not None:
         _place(session, ticket, category, CategorySource.MODEL)
         _event(session, ticket, "routed", None, category.code, actor=actor)
+        emit(session, "ticket.routed", _ticket_payload(ticket, category=category.code, by="model"))
     else:
         ticket.in_triage = True
         if ticket.category_source != CategorySource.REQUESTER:
@@ -363,10 +406,12 @@ def correct_category(session: Session, ticket: Ticket, category_id: int, *, acto
     """
     category = get_category(session, category_id)
     _require_leaf(session, category)
+    _bump_version(session, ticket)
     old = ticket.category_id
     _place(session, ticket, category, CategorySource.AGENT)
     _event(session, ticket, "category", old, category.code, actor=actor)
     session.flush()
+    emit(session, "ticket.routed", _ticket_payload(ticket, category=category.code, by="agent"))
     record(
         session,
         actor=actor,
@@ -399,6 +444,10 @@ def link_customer(
     With ``remember_sender`` the requester's e-mail or phone is added to the customer, so the
     next message from that sender links itself, and the sender's other tickets that no
     customer claims are linked too.
+
+    Open tickets take the customer's tier (their value tier, else ``default``), and their SLA
+    due times are recomputed for it: a VIP's stranger-looking mail gets the VIP promise once
+    linked. Resolved and closed tickets keep the tier they were measured at.
 
     Returns
     -------
@@ -437,11 +486,21 @@ def link_customer(
             )
         ).all()
         tickets.extend(sorted(same_sender, key=lambda t: t.id))
+    tier = customer_tier(session, customer.id)
+    retiered: list[int] = []
     for linked in tickets:
         previous = linked.customer_id
         linked.customer_id = customer.id
         _event(session, linked, "customer", previous, customer.id, actor=actor)
+        if linked.status in OPEN_STATUSES and linked.tier != tier:
+            _event(session, linked, "tier", linked.tier, tier, actor=actor)
+            linked.tier = tier
+            retiered.append(linked.id)
     session.flush()
+    if retiered:
+        recompute_due_times(
+            session, actor=actor, ticket_ids=retiered, reason=f"customer {customer.id} linked"
+        )
     record(
         session,
         actor=actor,
@@ -530,6 +589,7 @@ def _change_status(
     elif status == TicketStatus.RESOLVED:
         ticket.resolved_at = at
         _event(session, ticket, "resolved", old, status.value, actor=actor, at=at)
+        emit(session, "ticket.resolved", _ticket_payload(ticket, resolved_at=at))
     else:
         _event(session, ticket, "status", old, status.value, actor=actor, at=at)
     ticket.status = status
@@ -551,6 +611,7 @@ def set_ticket_status(
         raise InvalidInputError(
             f"Unknown status {status!r}; use one of {names}.", code=ServiceErrorCode.BAD_TRANSITION
         ) from exc
+    _bump_version(session, ticket)
     old = ticket.status
     _change_status(session, ticket, status, actor=actor, at=at or utcnow())
     session.flush()
@@ -574,6 +635,7 @@ def assign_ticket(
     assignee_id: int | None = None,
 ) -> Ticket:
     """Give a ticket to a department and/or an agent (an agent brings their department)."""
+    _bump_version(session, ticket)
     if department_id is not None and session.get(Department, department_id) is None:
         raise InvalidInputError(
             f"department_id: there is no department {department_id}.",
@@ -632,6 +694,7 @@ def record_outcome(
     Omitted values are left as they are. When no claimed amount is given and the ticket is
     about an order, the order's total is the amount at stake.
     """
+    _bump_version(session, ticket)
     if rating is not None:
         if not 1 <= rating <= 5:
             raise InvalidInputError("rating must be 1 to 5.", code=ServiceErrorCode.BAD_RATING)

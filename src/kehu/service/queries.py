@@ -8,7 +8,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from kehu.core import utcnow
-from kehu.service.categories import policy_calendar
+from kehu.service.clocks import OPEN_STATUSES, policy_calendar
 from kehu.service.models import (
     PolicyDecision,
     SlaPolicy,
@@ -19,8 +19,6 @@ from kehu.service.models import (
 )
 from kehu.service.quality import TicketQuality, assess_ticket
 from kehu.service.sla import SlaClock, sla_clock
-
-OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from kehu.core import utcnow
 from kehu.service.categories import category_paths
+from kehu.service.clocks import OPEN_STATUSES
 from kehu.service.models import Category, Outcome, SlaPolicy, Ticket, TicketEvent
 from kehu.service.quality import TicketQuality, assess_ticket
-from kehu.service.queries import OPEN_STATUSES, clocks_for, first_customer_messages
+from kehu.service.queries import clocks_for, first_customer_messages
 from kehu.service.sla import ClockState
 from kehu.users import Department, User
 

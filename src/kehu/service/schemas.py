@@ -175,6 +175,8 @@ class TicketPublic(_Out):
     """A ticket as listed in a queue."""
 
     id: int
+    #: Optimistic locking: send it back as ``If-Match`` to change the ticket only if unchanged.
+    version: int
     external_id: str | None
     subject: str
     channel: TicketChannel

@@ -151,7 +151,8 @@ def _embed(docs: list[str]) -> FloatArray:
         encoder = load_encoder()
     except EncoderUnavailableError as exc:
         raise TextDataError(str(exc), code="text.no_encoder") from exc
-    states = encoder.encode(docs, layers=(5, 6)).reshape(len(docs), 2, -1)
+    # One BLAS thread when other processes keep the cores busy (3-4x faster there).
+    states = encoder.encode(docs, layers=(5, 6), blas_threads="auto").reshape(len(docs), 2, -1)
     states /= np.maximum(np.linalg.norm(states, axis=2, keepdims=True), 1e-12)
     embeddings: FloatArray = states.reshape(len(docs), -1)
     return embeddings

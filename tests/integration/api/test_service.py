@@ -388,3 +388,25 @@ def test_an_all_or_nothing_category_import_writes_nothing_when_a_row_is_bad(clie
     ]
     assert (partial.json()["applied"], partial.json()["n_created"]) == (True, 1)
     assert client.get(f"{API}/categories", headers=manager).json()["count"] == before + 1
+
+
+def test_patching_a_policy_moves_the_due_times_of_open_tickets(client, staff, session, desk):
+    from datetime import UTC, datetime
+
+    from tests.factories.service import make_ticket
+
+    opened = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    ticket_id = make_ticket(session, category_code="card_arrival", opened_at=opened).id
+    session.commit()
+    manager = staff["manager"].headers
+
+    patched = client.patch(
+        f"{API}/sla-policies/{desk.policy.id}",
+        json={"targets": {"default": {"first_response_minutes": 30, "resolution_minutes": 90}}},
+        headers=manager,
+    )
+    assert patched.status_code == 200, patched.text
+    ticket = client.get(f"{API}/tickets/{ticket_id}", headers=manager).json()["ticket"]
+
+    assert ticket["first_response_due_at"].startswith("2026-11-23T09:30")
+    assert ticket["resolution_due_at"].startswith("2026-11-23T10:30")

@@ -200,3 +200,28 @@ def test_a_failed_run_keeps_the_previous_scores(session, history):
     assert session.execute(select(CustomerValue.customer_id, CustomerValue.clv)).all() == before
     assert value.latest_value_run(session).id == good.id
     assert value.latest_value_run(session, include_failed=True).id == bad.id
+
+
+def test_open_tickets_of_new_vips_get_the_vip_promise(session, history):
+    from kehu.service import TicketStatus, set_ticket_status
+    from tests.factories.service import make_desk, make_ticket
+
+    make_desk(session)
+    customers = sorted(set(history.values()))[:30]
+    tickets = {
+        c: make_ticket(session, customer_id=c, category_code="card_arrival") for c in customers
+    }
+    resolved = make_ticket(session, customer_id=customers[0], category_code="card_arrival")
+    set_ticket_status(session, resolved, TicketStatus.RESOLVED, actor=ACTOR)
+    assert {t.tier for t in tickets.values()} == {"default"}
+
+    run = run_value_analysis(session, actor=ACTOR, as_of=LAST_DAY, holdout_weeks=0)
+
+    assert run.status == ValueRunStatus.SUCCEEDED, run.message
+    tiers = {s.customer_id: str(s.tier) for s in _scores(session)}
+    for customer_id, ticket in tickets.items():
+        session.refresh(ticket)
+        assert ticket.tier == tiers.get(customer_id, "default")
+    assert "vip" in {t.tier for t in tickets.values()}
+    session.refresh(resolved)
+    assert resolved.tier == "default"  # a closed ticket keeps the promise it was measured by

@@ -273,3 +273,38 @@ def test_the_english_encoder_leaves_chinese_to_tfidf(
     np.testing.assert_array_equal(english.predict_proba(chinese), plain.predict_proba(chinese))
     assert not np.allclose(english.predict_proba(texts[:3]), plain.predict_proba(texts[:3]))
     assert zh.encoder_ is None
+
+
+@pytest.mark.parametrize(
+    ("load", "cores", "expected"), [(9.0, 2, 1), (3.1, 2, 1), (2.9, 2, None), (0.2, 16, None)]
+)
+def test_auto_blas_threads_takes_one_thread_when_other_work_fills_the_cores(
+    monkeypatch: pytest.MonkeyPatch, load: float, cores: int, expected: int | None
+) -> None:
+    monkeypatch.setattr(_encoder.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(_encoder.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+
+    assert _encoder.auto_blas_threads() == expected
+
+
+def test_auto_blas_threads_leaves_blas_alone_without_a_load_average(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unavailable() -> tuple[float, float, float]:
+        raise OSError("no load average here")
+
+    monkeypatch.setattr(_encoder.os, "getloadavg", unavailable)
+
+    assert _encoder.auto_blas_threads() is None
+
+
+def test_one_blas_thread_encodes_the_same_embeddings(
+    tiny_encoder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = _encoder.load_encoder()
+    texts = ["my card", "where is my card? it has not arrived yet after two weeks", "pin"]
+    monkeypatch.setattr(_encoder.os, "getloadavg", lambda: (99.0, 99.0, 99.0))
+
+    busy = encoder.encode(texts, layers=(5, 6), blas_threads="auto")
+
+    np.testing.assert_allclose(busy, encoder.encode(texts, layers=(5, 6)), rtol=1e-4, atol=1e-5)

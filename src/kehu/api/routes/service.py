@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from kehu import service
 from kehu.api.deps import Manager, Reader, SessionDep, SettingsDep, api_actor, require_roles
 from kehu.api.errors import ApiRoute
+from kehu.api.preconditions import ExpectedVersion
 from kehu.api.schemas import MAX_ID, DbId
 from kehu.core import InvalidInputError, NotFoundError, Settings, utcnow
 from kehu.ingest.email import import_mail
@@ -59,6 +60,12 @@ def _detail(session: Session, ticket: service.Ticket, settings: Settings) -> s.T
 
 
 # ---------------------------------------------------------------- tickets
+
+
+def _unchanged(ticket: service.Ticket, version: int | None) -> service.Ticket:
+    """Return the ticket if it is at the ``If-Match`` version (409 otherwise)."""
+    service.check_ticket_version(ticket, version)
+    return ticket
 
 
 @router.post("/tickets", response_model=s.TicketDetail, status_code=201)
@@ -149,14 +156,18 @@ def add_message(
 
 @router.post("/tickets/{ticket_id}/assign", response_model=s.TicketPublic)
 def assign_ticket(
-    ticket_id: DbId, body: s.AssignRequest, session: SessionDep, user: Agent
+    ticket_id: DbId,
+    body: s.AssignRequest,
+    session: SessionDep,
+    user: Agent,
+    version: ExpectedVersion,
 ) -> s.TicketPublic:
     """Give a ticket to a department and/or an agent."""
     if body.department_id is None and body.assignee_id is None:
         raise InvalidInputError("Give department_id, assignee_id or both.")
     ticket = service.assign_ticket(
         session,
-        service.get_ticket(session, ticket_id),
+        _unchanged(service.get_ticket(session, ticket_id), version),
         department_id=body.department_id,
         assignee_id=body.assignee_id,
         actor=api_actor(user),
@@ -166,18 +177,29 @@ def assign_ticket(
 
 @router.post("/tickets/{ticket_id}/status", response_model=s.TicketPublic)
 def set_status(
-    ticket_id: DbId, body: s.StatusRequest, session: SessionDep, user: Agent
+    ticket_id: DbId,
+    body: s.StatusRequest,
+    session: SessionDep,
+    user: Agent,
+    version: ExpectedVersion,
 ) -> s.TicketPublic:
     """Move a ticket to another status (409 for a move that is not allowed)."""
     ticket = service.set_ticket_status(
-        session, service.get_ticket(session, ticket_id), body.status, actor=api_actor(user)
+        session,
+        _unchanged(service.get_ticket(session, ticket_id), version),
+        body.status,
+        actor=api_actor(user),
     )
     return s.TicketPublic.model_validate(ticket)
 
 
 @router.post("/tickets/{ticket_id}/category", response_model=s.TicketPublic)
 def correct_category(
-    ticket_id: DbId, body: s.CategoryRequest, session: SessionDep, user: Agent
+    ticket_id: DbId,
+    body: s.CategoryRequest,
+    session: SessionDep,
+    user: Agent,
+    version: ExpectedVersion,
 ) -> s.TicketPublic:
     """Put a ticket in a leaf category; the choice becomes a training label."""
     try:
@@ -185,7 +207,10 @@ def correct_category(
     except NotFoundError as exc:
         raise InvalidInputError(f"category_id: {exc.message}", code=exc.code) from exc
     ticket = service.correct_category(
-        session, service.get_ticket(session, ticket_id), category.id, actor=api_actor(user)
+        session,
+        _unchanged(service.get_ticket(session, ticket_id), version),
+        category.id,
+        actor=api_actor(user),
     )
     return s.TicketPublic.model_validate(ticket)
 
@@ -214,12 +239,16 @@ def link_customer(
 
 @router.post("/tickets/{ticket_id}/outcome", response_model=s.TicketPublic)
 def record_outcome(
-    ticket_id: DbId, body: s.OutcomeRequest, session: SessionDep, user: Agent
+    ticket_id: DbId,
+    body: s.OutcomeRequest,
+    session: SessionDep,
+    user: Agent,
+    version: ExpectedVersion,
 ) -> s.TicketPublic:
     """Record the customer's rating and the money involved (what QA reads)."""
     ticket = service.record_outcome(
         session,
-        service.get_ticket(session, ticket_id),
+        _unchanged(service.get_ticket(session, ticket_id), version),
         actor=api_actor(user),
         **body.model_dump(exclude_none=True),
     )
@@ -328,7 +357,10 @@ def create_category(body: s.CategoryCreate, session: SessionDep, user: Manager) 
 def update_category(
     category_id: DbId, body: s.CategoryUpdate, session: SessionDep, user: Manager
 ) -> s.CategoryPublic:
-    """Change a category (``is_active: false`` retires it; its tickets keep it)."""
+    """Change a category (``is_active: false`` retires it; its tickets keep it).
+
+    A new SLA policy or parent recomputes the due times of open tickets in it and below it.
+    """
     category = service.update_category(
         session,
         service.get_category(session, category_id),
@@ -415,7 +447,11 @@ def create_sla_policy(
 def update_sla_policy(
     policy_id: DbId, body: s.SlaPolicyUpdate, session: SessionDep, user: Manager
 ) -> s.SlaPolicyPublic:
-    """Change an SLA policy; tickets routed from now on use the new targets."""
+    """Change an SLA policy; open tickets under it get their due times recomputed.
+
+    A first response already given keeps its due time; resolved and closed tickets stay as
+    they were measured.
+    """
     policy = service.get_sla_policy(session, policy_id)
     policy = service.save_sla_policy(
         session,

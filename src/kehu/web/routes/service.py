@@ -5,9 +5,11 @@ also keep the category tree (CSV import, all or nothing; add, rename, move, reti
 leaf's department, SLA policy and versioned canonical answer) and the SLA policies.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -198,12 +200,28 @@ def ticket_page(
     )
 
 
-def _act(request: Request, db: Session, ticket_id: int, action: Any, done: str) -> Response:
-    back = f"/service/tickets/{ticket_id}"
-    if not isinstance(attempt(request, db, back, action), Response):
-        db.commit()
-        flash(request, "success", done)
+Done = str | Callable[[Any], tuple[str, dict[str, Any]]]
+
+
+def _submit(
+    request: Request, db: Session, back: str, action: Callable[[], Any], done: Done
+) -> Response:
+    """Run a form's action: commit and flash ``done``, or (on a clear error) flash the reason.
+
+    Either way the browser goes back to ``back``. ``done`` is the success message, or a
+    function of the action's result returning (message, its parameters).
+    """
+    result = attempt(request, db, back, action)
+    if isinstance(result, Response):
+        return result
+    db.commit()
+    message, params = (done, {}) if isinstance(done, str) else done(result)
+    flash(request, "success", message, **params)
     return RedirectResponse(back, status_code=303)
+
+
+def _ticket_back(ticket: service.Ticket) -> str:
+    return f"/service/tickets/{ticket.id}"
 
 
 @router.post("/service/tickets/{ticket_id}/reply", dependencies=[Depends(verify_csrf)])
@@ -217,10 +235,10 @@ def reply(
 ) -> Response:
     """Send a reply (or add an internal note) to a ticket."""
     ticket = service.get_ticket(db, ticket_id)
-    return _act(
+    return _submit(
         request,
         db,
-        ticket.id,
+        _ticket_back(ticket),
         lambda: service.add_message(
             db,
             ticket,
@@ -244,10 +262,10 @@ def set_status(
 ) -> Response:
     """Move a ticket to another status."""
     ticket = service.get_ticket(db, ticket_id)
-    return _act(
+    return _submit(
         request,
         db,
-        ticket.id,
+        _ticket_back(ticket),
         lambda: service.set_ticket_status(db, ticket, status, actor=user_actor(user)),
         "The status was changed.",
     )
@@ -263,10 +281,10 @@ def set_category(
 ) -> Response:
     """Put the ticket in a category (the correction becomes a training label)."""
     ticket = service.get_ticket(db, ticket_id)
-    return _act(
+    return _submit(
         request,
         db,
-        ticket.id,
+        _ticket_back(ticket),
         lambda: service.correct_category(db, ticket, category_id, actor=user_actor(user)),
         "The category was set; it will teach the classifier.",
     )
@@ -296,7 +314,7 @@ def assign(
             db, ticket, assignee_id=agent, department_id=team, actor=user_actor(user)
         )
 
-    return _act(request, db, ticket.id, act, "The ticket was assigned.")
+    return _submit(request, db, _ticket_back(ticket), act, "The ticket was assigned.")
 
 
 @router.post("/service/tickets/{ticket_id}/decision", dependencies=[Depends(verify_csrf)])
@@ -330,7 +348,7 @@ def decide(
             actor=user_actor(user),
         )
 
-    return _act(request, db, ticket.id, act, "The decision was recorded and sent.")
+    return _submit(request, db, _ticket_back(ticket), act, "The decision was recorded and sent.")
 
 
 @router.post("/service/tickets/{ticket_id}/answer", dependencies=[Depends(verify_csrf)])
@@ -358,7 +376,9 @@ def save_answer(
             actor=user_actor(user),
         )
 
-    return _act(request, db, ticket.id, act, "A new version of the canonical answer was saved.")
+    return _submit(
+        request, db, _ticket_back(ticket), act, "A new version of the canonical answer was saved."
+    )
 
 
 @router.get("/service/dashboard")
@@ -398,7 +418,6 @@ def link_customer(
 ) -> Response:
     """Link a ticket from an unknown sender to a customer (and remember the sender)."""
     ticket = service.get_ticket(db, ticket_id)
-    back = f"/service/tickets/{ticket.id}"
 
     def act() -> list[service.Ticket]:
         try:
@@ -409,20 +428,15 @@ def link_customer(
             db, ticket, chosen, remember_sender=bool(remember_sender), actor=user_actor(user)
         )
 
-    linked = attempt(request, db, back, act)
-    if isinstance(linked, Response):
-        return linked
-    db.commit()
-    if len(linked) > 1:
-        flash(
-            request,
-            "success",
-            "The ticket and {n} more from the same sender were linked to the customer.",
-            n=len(linked) - 1,
-        )
-    else:
-        flash(request, "success", "The ticket was linked to the customer.")
-    return RedirectResponse(back, status_code=303)
+    def done(linked: list[service.Ticket]) -> tuple[str, dict[str, Any]]:
+        if len(linked) > 1:
+            return (
+                "The ticket and {n} more from the same sender were linked to the customer.",
+                {"n": len(linked) - 1},
+            )
+        return "The ticket was linked to the customer.", {}
+
+    return _submit(request, db, _ticket_back(ticket), act, done)
 
 
 # ---------------------------------------------------------------- category tree (admins)
@@ -599,11 +613,10 @@ def edit_category(
 ) -> Response:
     """Rename, move, or set the department and SLA policy of a category."""
     category = service.get_category(db, category_id)
-    back = f"{CATEGORIES}/{category.id}"
-    done = attempt(
+    return _submit(
         request,
         db,
-        back,
+        f"{CATEGORIES}/{category.id}",
         lambda: service.update_category(
             db,
             category,
@@ -613,11 +626,8 @@ def edit_category(
             sla_policy_code=sla_policy_code or None,
             actor=user_actor(user),
         ),
+        "The category was saved.",
     )
-    if not isinstance(done, Response):
-        db.commit()
-        flash(request, "success", "The category was saved.")
-    return RedirectResponse(back, status_code=303)
 
 
 @router.post(f"{CATEGORIES}/{{category_id}}/active", dependencies=[Depends(verify_csrf)])
@@ -630,22 +640,14 @@ def set_category_active(
 ) -> Response:
     """Retire a category (its tickets keep it; nothing new is routed to it) or bring it back."""
     category = service.get_category(db, category_id)
-    back = f"{CATEGORIES}/{category.id}"
     is_active = active == "1"
-    done = attempt(
+    return _submit(
         request,
         db,
-        back,
+        f"{CATEGORIES}/{category.id}",
         lambda: service.update_category(db, category, is_active=is_active, actor=user_actor(user)),
+        "The category is active again." if is_active else "The category was retired.",
     )
-    if not isinstance(done, Response):
-        db.commit()
-        flash(
-            request,
-            "success",
-            "The category is active again." if is_active else "The category was retired.",
-        )
-    return RedirectResponse(back, status_code=303)
 
 
 @router.post(f"{CATEGORIES}/{{category_id}}/answer", dependencies=[Depends(verify_csrf)])
@@ -659,19 +661,15 @@ def save_category_answer(
 ) -> Response:
     """Save a new version of the category's canonical answer (earlier versions are kept)."""
     category = service.get_category(db, category_id)
-    back = f"{CATEGORIES}/{category.id}"
-    done = attempt(
+    return _submit(
         request,
         db,
-        back,
+        f"{CATEGORIES}/{category.id}",
         lambda: service.set_canonical_answer(
             db, category, body=body, note=note, author_id=user.id, actor=user_actor(user)
         ),
+        "A new version of the canonical answer was saved.",
     )
-    if not isinstance(done, Response):
-        db.commit()
-        flash(request, "success", "A new version of the canonical answer was saved.")
-    return RedirectResponse(back, status_code=303)
 
 
 # ---------------------------------------------------------------- SLA policies (admins)
@@ -774,30 +772,24 @@ def _save_policy(
     return RedirectResponse(f"{POLICIES}/{saved.id}", status_code=303)
 
 
+class PolicyForm(BaseModel):
+    """The SLA policy form's fields, as typed (parsed and checked when saved)."""
+
+    code: str = Field("", max_length=200)
+    name: str = Field("", max_length=200)
+    timezone: str = Field("UTC", max_length=64)
+    business_hours: str = Field("", max_length=2000)
+    holidays: str = Field("", max_length=20_000)
+    targets: str = Field("", max_length=5000)
+    warn_at_share: str = Field("", max_length=20)
+
+
 @router.post(POLICIES, dependencies=[Depends(verify_csrf)])
 def create_sla_policy(
-    request: Request,
-    db: DbSession,
-    user: Manager,
-    code: Annotated[str, Form(max_length=200)] = "",
-    name: Annotated[str, Form(max_length=200)] = "",
-    timezone: Annotated[str, Form(max_length=64)] = "UTC",
-    business_hours: Annotated[str, Form(max_length=2000)] = "",
-    holidays: Annotated[str, Form(max_length=20_000)] = "",
-    targets: Annotated[str, Form(max_length=5000)] = "",
-    warn_at_share: Annotated[str, Form(max_length=20)] = "",
+    request: Request, db: DbSession, user: Manager, form: Annotated[PolicyForm, Form()]
 ) -> Response:
     """Create an SLA policy from the form."""
-    form = {
-        "code": code,
-        "name": name,
-        "timezone": timezone,
-        "business_hours": business_hours,
-        "holidays": holidays,
-        "targets": targets,
-        "warn_at_share": warn_at_share,
-    }
-    return _save_policy(request, db, user, None, form)
+    return _save_policy(request, db, user, None, form.model_dump())
 
 
 @router.post(f"{POLICIES}/{{policy_id}}", dependencies=[Depends(verify_csrf)])
@@ -806,22 +798,8 @@ def edit_sla_policy(
     db: DbSession,
     user: Manager,
     policy_id: PolicyId,
-    name: Annotated[str, Form(max_length=200)] = "",
-    timezone: Annotated[str, Form(max_length=64)] = "UTC",
-    business_hours: Annotated[str, Form(max_length=2000)] = "",
-    holidays: Annotated[str, Form(max_length=20_000)] = "",
-    targets: Annotated[str, Form(max_length=5000)] = "",
-    warn_at_share: Annotated[str, Form(max_length=20)] = "",
+    form: Annotated[PolicyForm, Form()],
 ) -> Response:
-    """Change an SLA policy (open tickets keep the due times they were given)."""
+    """Change an SLA policy; open tickets' due times follow it (kept promises stay as they were)."""
     policy = service.get_sla_policy(db, policy_id)
-    form = {
-        "code": policy.code,
-        "name": name,
-        "timezone": timezone,
-        "business_hours": business_hours,
-        "holidays": holidays,
-        "targets": targets,
-        "warn_at_share": warn_at_share,
-    }
-    return _save_policy(request, db, user, policy, form)
+    return _save_policy(request, db, user, policy, {**form.model_dump(), "code": policy.code})
