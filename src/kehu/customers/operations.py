@@ -29,6 +29,7 @@ from kehu.customers.models import (
     IdentityKind,
 )
 from kehu.store import Base
+from kehu.webhooks import emit
 
 if TYPE_CHECKING:
     from kehu.customers.schemas import CustomerIn
@@ -121,6 +122,7 @@ def create_customer(
         summary=customer.name or f"customer {customer.id}",
         changes={k: _jsonable(v) for k, v in fields.items()},
     )
+    emit(session, "customer.created", {"customer_id": customer.id, "external_id": external_id})
     return customer
 
 
@@ -447,6 +449,7 @@ def merge_customers(
             "filled": filled,
         },
     )
+    emit(session, "customer.merged", {"customer_id": winner_id, "merged_id": loser_id})
     return merge
 
 

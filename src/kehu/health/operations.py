@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from kehu.audit import record
 from kehu.core import Actor, utcnow
 from kehu.health.models import CustomerHealth, HealthRun, HealthRunStatus
+from kehu.value.operations import close_run, open_run
+from kehu.webhooks import emit_many
 
 #: Keys of each row :func:`replace_customer_health` takes.
 HEALTH_COLUMNS: tuple[str, ...] = (
@@ -28,17 +30,8 @@ HEALTH_COLUMNS: tuple[str, ...] = (
 
 def start_health_run(session: Session, *, actor: Actor, window_days: int) -> HealthRun:
     """Record that a health analysis starts (status ``running``)."""
-    run = HealthRun(
-        status=HealthRunStatus.RUNNING,
-        started_at=utcnow(),
-        started_by=actor.label,
-        window_days=window_days,
-        metrics={},
-        message="",
-    )
-    session.add(run)
-    session.flush()
-    return run
+    run = HealthRun(status=HealthRunStatus.RUNNING, window_days=window_days)
+    return open_run(session, run, actor=actor)
 
 
 def finish_health_run(
@@ -51,24 +44,17 @@ def finish_health_run(
     **figures: Any,
 ) -> HealthRun:
     """Close a run as succeeded or failed, with its figures (columns of :class:`HealthRun`)."""
-    for name, value in figures.items():
-        if not hasattr(HealthRun, name):
-            raise AttributeError(f"HealthRun has no column {name}")
-        setattr(run, name, value)
-    run.status = status
-    run.message = message
-    run.finished_at = utcnow()
-    session.flush()
-    record(
+    return close_run(
         session,
+        run,
         actor=actor,
-        action=f"health.run_{status.value}",
-        object_type="health_run",
-        object_id=run.id,
-        summary=(message or f"{run.n_customers} customers staged")[:500],
-        changes={"n_customers": run.n_customers, "n_tasks": run.n_tasks, "status": status.value},
+        status=status,
+        message=message,
+        figures=figures,
+        audit="health",
+        counts=("n_customers", "n_tasks"),
+        summary="{n_customers} customers staged",
     )
-    return run
 
 
 def replace_customer_health(
@@ -100,5 +86,14 @@ def replace_customer_health(
         object_id=run.id,
         summary=f"replaced the health of {len(values)} customers",
         changes={"n_customers": len(values)},
+    )
+    emit_many(
+        session,
+        "health.stage_changed",
+        [
+            {k: row[k] for k in ("customer_id", "stage", "previous_stage")}
+            for row in values
+            if row["previous_stage"] is not None and row["stage"] != row["previous_stage"]
+        ],
     )
     return len(values)

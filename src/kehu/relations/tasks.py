@@ -14,6 +14,7 @@ from kehu.customers import Customer
 from kehu.relations.errors import RelationsErrorCode
 from kehu.relations.models import Task, TaskStatus
 from kehu.users import User
+from kehu.webhooks import emit
 
 MAX_TITLE_CHARS = 300
 MAX_KEY_CHARS = 200
@@ -142,6 +143,7 @@ def open_task(
         summary=f"{kind} for customer {customer_id}: {task.title}",
         changes={"owner_id": owner_id, "due_at": task.due_at.isoformat()},
     )
+    emit(session, "task.opened", {"task_id": task.id, "customer_id": customer_id, "kind": kind})
     return task
 
 

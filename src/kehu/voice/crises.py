@@ -18,6 +18,7 @@ from kehu.users import get_user_by_id
 from kehu.voice.errors import VoiceErrorCode
 from kehu.voice.models import Alert, AlertStatus, Crisis, CrisisEvent, CrisisStatus, Post
 from kehu.voice.operations import get_voice_settings
+from kehu.webhooks import emit
 
 #: The checklist of every crisis, in the order it is worked through.
 CHECKLIST: tuple[str, ...] = ("facts", "cause", "remedy", "statement", "follow_ups")
@@ -205,6 +206,7 @@ def open_crisis(
         summary=crisis.title[:200],
         changes={"owner_id": owner_id, "alert_id": crisis.alert_id, "target_minutes": target},
     )
+    emit(session, "crisis.opened", {"crisis_id": crisis.id, "alert_id": crisis.alert_id})
     return crisis
 
 

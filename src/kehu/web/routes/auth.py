@@ -6,6 +6,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from kehu.core import InvalidInputError
+from kehu.throttle import (
+    LoginLimits,
+    LoginThrottledError,
+    check_login_allowed,
+    clear_login_failures,
+    record_login_failure,
+)
 from kehu.users import authenticate, user_actor
 from kehu.users.preferences import set_user_locale
 from kehu.web.csrf import csrf_token, verify_csrf
@@ -15,6 +22,7 @@ from kehu.web.i18n import LOCALES
 from kehu.web.rendering import render
 
 router = APIRouter()
+THROTTLED_MESSAGE = "Too many failed logins. Wait a few minutes, then try again."
 
 
 @router.get("/login")
@@ -33,16 +41,40 @@ def login(
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Check the credentials; on success start a fresh session and go where the user was going."""
+    """Check the credentials; on success start a fresh session and go where the user was going.
+
+    Failed logins are throttled per account and per client address (429, ``Retry-After``).
+    """
+    settings = request.app.state.settings
+    limits = LoginLimits(
+        window_s=settings.login_window_s,
+        max_per_account=settings.login_max_failures_per_account,
+        max_per_address=settings.login_max_failures_per_ip,
+    )
+    address = request.client.host if request.client else None
+    try:
+        check_login_allowed(db, email, address, limits)
+    except LoginThrottledError as exc:
+        page = render(
+            request,
+            "auth/login.html",
+            {"next": safe_next(next), "email": email, "error": THROTTLED_MESSAGE},
+            status_code=429,
+        )
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     try:
         user = authenticate(db, email, password)
     except InvalidInputError:
+        record_login_failure(db, email, address, limits)
+        db.commit()
         return render(
             request,
             "auth/login.html",
             {"next": safe_next(next), "email": email, "error": "Wrong e-mail or password."},
             status_code=401,
         )
+    clear_login_failures(db, email)
     db.commit()
     locale = request.session.get("locale")
     request.session.clear()  # a new session on sign-in: no fixation
