@@ -95,6 +95,8 @@ def _print(report: dict[str, Any]) -> None:
             f"AUC {part:<6} n={c['n_customers']:,}: model {_num(c['auc_model'], '.3f')}, "
             f"P(alive) {_num(c['auc_p_alive'], '.3f')}, recency {_num(c['auc_recency'], '.3f')}"
         )
+    if churn.get("p_alive_note"):
+        print(f"note: {churn['p_alive_note']} (P(alive) = 1 for all there)")
     value = report["retention_value"]
     if value:
         print(

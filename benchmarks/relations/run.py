@@ -38,8 +38,9 @@ def main() -> None:
             run_import(db, kind="orders", data=demo_file(), filename=DEMO_FILE, actor=ACTOR)
             db.commit()
             start = time.perf_counter()
-            run_value_analysis(db, actor=ACTOR)
+            value_run = run_value_analysis(db, actor=ACTOR)
             anchor = time.perf_counter() - start
+            value_status = f"{value_run.status}: {value_run.message or 'ok'}"
             db.commit()
             start = time.perf_counter()
             report = seed_relations(db)
@@ -52,7 +53,7 @@ def main() -> None:
             second = time.perf_counter() - start
             n_tasks = db.scalar(select(func.count()).select_from(Task))
     print(f"customers: {report.n_customers}, tasks opened: {n_tasks}")
-    print(f"value analysis (anchor): {anchor:.2f} s")
+    print(f"value analysis (anchor): {anchor:.2f} s ({value_status})")
     print(f"relations, first run:    {first:.2f} s  ({first / anchor:.2f}x anchor)")
     print(f"relations, second run:   {second:.2f} s  ({second / anchor:.2f}x anchor)")
 

@@ -4,6 +4,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy.orm import Session
 
 from kehu.app import create_app
 from kehu.commerce import LineInput, create_order
@@ -116,17 +118,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start the console on a free loopback port over a seeded SQLite file."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'kehu-e2e.db'}"
-    upgrade_to_head(url)
-    _seed(url)
-    settings = Settings(environment="test", database_url=url, secret_key="e2e-" + "k" * 40)
-    app = create_app(settings)
+@contextmanager
+def serve_console(url: str, secret_key: str) -> Iterator[str]:
+    """Run the console over the database at ``url`` on a free loopback port; yield its URL."""
+    settings = Settings(environment="test", database_url=url, secret_key=secret_key)
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -135,9 +135,47 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the console did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def browser_page(browser: Browser, base_url: str) -> Iterator[Page]:
+    """A fresh browser context (no cookies) on ``base_url`` and one page in it."""
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": 1366, "height": 900}, locale="en-GB"
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def add_user(
+    db: Session,
+    actor: Actor,
+    *,
+    role: str = "admin",
+    email: str = "admin@example.com",
+    name: str = "Chen Jing",
+) -> None:
+    """Create a console user with the e2e password."""
+    create_user(db, email=email, name=name, password=PASSWORD, role=role, actor=actor)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start the console on a free loopback port over a seeded SQLite file."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'kehu-e2e.db'}"
+    upgrade_to_head(url)
+    _seed(url)
+    with serve_console(url, "e2e-" + "k" * 40) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")
@@ -154,13 +192,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser, live_server: str) -> Iterator[Page]:
     """A fresh browser context (no cookies) per test."""
-    context = browser.new_context(
-        base_url=live_server, viewport={"width": 1366, "height": 900}, locale="en-GB"
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    with browser_page(browser, live_server) as page:
+        yield page
 
 
 @pytest.fixture

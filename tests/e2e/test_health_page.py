@@ -1,22 +1,17 @@
 """The relationship-health page and a customer's health card, in headless Chromium, on real data."""
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
-from kehu.app import create_app
-from kehu.core import Actor, Settings
+from kehu.core import Actor
 from kehu.health import CustomerHealth
 from kehu.ingest import run_import
 from kehu.jobs.health import run_health_analysis
 from kehu.store import make_engine, make_session_factory, upgrade_to_head
-from kehu.users import create_user
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, _free_port
+from tests.e2e.conftest import ARTIFACTS, add_user, browser_page, log_in, serve_console
 
 pytestmark = pytest.mark.e2e
 
@@ -33,14 +28,7 @@ def health_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     actor = Actor.system("e2e-seed")
     factory = make_session_factory(make_engine(url))
     with factory() as db:
-        create_user(
-            db,
-            email="admin@example.com",
-            name="Chen Jing",
-            password=PASSWORD,
-            role="admin",
-            actor=actor,
-        )
+        add_user(db, actor)
         run_import(db, kind="orders", data=SLICE.read_bytes(), filename="slice.csv", actor=actor)
         run = run_health_analysis(db, actor=actor)
         assert run.status == "succeeded", run.message
@@ -51,43 +39,19 @@ def health_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
             "lapsed_id": str(lapsed.customer_id),
         }
         db.commit()
-    settings = Settings(environment="test", database_url=url, secret_key="e2e-" + "h" * 40)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the console did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", facts
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_console(url, "e2e-" + "h" * 40) as base_url:
+        yield base_url, facts
 
 
 @pytest.fixture
 def health_page(browser: Browser, health_server: tuple[str, dict[str, str]]) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=health_server[0], viewport={"width": 1366, "height": 900}, locale="en-GB"
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    with browser_page(browser, health_server[0]) as page:
+        yield page
 
 
 def test_health_page_cohort_chart_and_a_customers_card(health_page: Page, health_server) -> None:
     page, facts = health_page, health_server[1]
-    page.goto("/login")
-    page.fill("input[name=email]", "admin@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url("**/")
+    log_in(page)
 
     page.get_by_role("link", name="Relationship health", exact=True).click()
     expect(page.get_by_test_id("stage-lapsed-count")).to_have_text(facts["n_lapsed"])

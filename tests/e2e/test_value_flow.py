@@ -1,21 +1,16 @@
 """The value dashboard and a VIP's value card, in headless Chromium, over scored data."""
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
-from kehu.app import create_app
-from kehu.core import Actor, Settings
+from kehu.core import Actor
 from kehu.jobs.value import run_value_analysis
 from kehu.store import make_engine, make_session_factory, upgrade_to_head
-from kehu.users import create_user
 from kehu.value import list_valued_customers
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, _free_port
+from tests.e2e.conftest import ARTIFACTS, add_user, browser_page, log_in, serve_console
 from tests.integration.web.test_value_pages import seed_value_data
 
 pytestmark = pytest.mark.e2e
@@ -29,22 +24,8 @@ def value_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     actor = Actor.system("e2e-seed")
     factory = make_session_factory(make_engine(url))
     with factory() as db:
-        create_user(
-            db,
-            email="admin@example.com",
-            name="Chen Jing",
-            password=PASSWORD,
-            role="admin",
-            actor=actor,
-        )
-        create_user(
-            db,
-            email="owner@example.com",
-            name="Wang Fang 王芳",
-            password=PASSWORD,
-            role="owner",
-            actor=actor,
-        )
+        add_user(db, actor)
+        add_user(db, actor, role="owner", email="owner@example.com", name="Wang Fang 王芳")
         seed_value_data(db)
         run = run_value_analysis(db, actor=actor)
         assert run.status == "succeeded", run.message
@@ -55,34 +36,14 @@ def value_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
             "clv": f"{top[0].clv:,.2f}",
         }
         db.commit()
-    settings = Settings(environment="test", database_url=url, secret_key="e2e-" + "v" * 40)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the console did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", facts
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_console(url, "e2e-" + "v" * 40) as base_url:
+        yield base_url, facts
 
 
 @pytest.fixture
 def value_page(browser: Browser, value_server: tuple[str, dict[str, str]]) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=value_server[0], viewport={"width": 1366, "height": 900}, locale="en-GB"
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    with browser_page(browser, value_server[0]) as page:
+        yield page
 
 
 def _shot(page: Page, name: str) -> None:
@@ -90,17 +51,9 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url("**/")
-
-
 def test_value_dashboard_charts_and_a_vips_card(value_page: Page, value_server) -> None:
     page, facts = value_page, value_server[1]
-    _log_in(page, "admin@example.com")
+    log_in(page, "admin@example.com")
 
     page.get_by_role("link", name="Value", exact=True).click()
     expect(page.get_by_test_id("tier-vip-count")).to_have_text("14")
@@ -128,7 +81,7 @@ def test_value_dashboard_charts_and_a_vips_card(value_page: Page, value_server) 
 
 def test_owner_sees_my_customers_in_chinese(value_page: Page) -> None:
     page = value_page
-    _log_in(page, "owner@example.com")
+    log_in(page, "owner@example.com")
 
     page.goto("/me/customers")
     page.locator(".lang-switch button[value='zh-CN']").click()

@@ -45,7 +45,7 @@ from kehu.analytics.health import (
     health_features,
     next_period,
     normalise_lines,
-    p_alive_for,
+    p_alive_or_ones,
     period_retention,
     retention_value,
     roc_auc,
@@ -228,7 +228,7 @@ def _churn_model(
             ids = sig.column("customer_id").combine_chunks()
             cache[day] = (
                 sig,
-                p_alive_for(lines, day, ids),
+                p_alive_or_ones(lines, day, ids)[0],
                 next_period(lines, ids, as_of=day, days=window),
             )
         return cache[day]
@@ -324,9 +324,10 @@ def _open_tasks(
         for cid, owner, tier in found:
             info[int(cid)] = (owner, None if tier is None else str(tier))
     due = utcnow() + dt.timedelta(days=TASK_DUE_DAYS)
-    n = 0
+    alerts: list[tuple[int, int | None, str, str, dict[str, Any], str]] = []
     for row in rows:
-        owner, tier_code = info.get(row["customer_id"], (None, None))
+        customer_id = row["customer_id"]
+        owner, tier_code = info.get(customer_id, (None, None))
         is_vip = tier_code == ValueTier.VIP.value
         risk, before = row["churn_risk"], row["previous_risk"]
         evidence = {**row["evidence"], "churn_risk": risk, "previous_risk": before}
@@ -335,36 +336,30 @@ def _open_tasks(
             and risk >= alert_risk
             and (before is None or before < alert_risk or risk - before >= RISK_RISE)
         ):
-            open_task(
-                session,
-                customer_id=row["customer_id"],
-                kind="churn_risk",
-                title=f"VIP churn risk {risk:.0%}"
-                + ("" if before is None else f" (was {before:.0%})"),
-                owner_id=owner,
-                due_at=due,
-                evidence=evidence,
-                dedupe_key=f"health:churn_risk:{row['customer_id']}",
-                actor=actor,
-            )
-            n += 1
+            was_risk = "" if before is None else f" (was {before:.0%})"
+            title = f"VIP churn risk {risk:.0%}{was_risk}"
+            alerts.append((customer_id, owner, "churn_risk", title, evidence, ""))
         stage, was = row["stage"], row["previous_stage"]
         moved = was is not None and was != stage
         if stage in WARNING_STAGES and (moved or (first_run and is_vip)):
-            open_task(
-                session,
-                customer_id=row["customer_id"],
-                kind="stage_change",
-                title=f"Now {stage.replace('_', ' ')}"
-                + ("" if was is None else f" (was {was.replace('_', ' ')})"),
-                owner_id=owner,
-                due_at=due,
-                evidence={**evidence, "stage": stage, "previous_stage": was},
-                dedupe_key=f"health:stage_change:{row['customer_id']}:{stage}",
-                actor=actor,
+            title = f"Now {stage.replace('_', ' ')}" + (
+                "" if was is None else f" (was {was.replace('_', ' ')})"
             )
-            n += 1
-    return n
+            evidence = {**evidence, "stage": stage, "previous_stage": was}
+            alerts.append((customer_id, owner, "stage_change", title, evidence, f":{stage}"))
+    for customer_id, owner, kind, title, evidence, key in alerts:
+        open_task(
+            session,
+            customer_id=customer_id,
+            kind=kind,
+            title=title,
+            owner_id=owner,
+            due_at=due,
+            evidence=evidence,
+            dedupe_key=f"health:{kind}:{customer_id}{key}",
+            actor=actor,
+        )
+    return len(alerts)
 
 
 def _analyse(
@@ -414,13 +409,9 @@ def _analyse(
         p_alive = _align(ids, stored, 1.0)
         p_source = "value analysis"
     else:
-        try:
-            p_alive = p_alive_for(lines, as_of, ids)
-            p_source = "BG/NBD fitted here (no value analysis yet)"
-        except KehuError as exc:
-            # Stages need no P(alive); without one every customer gets the same (1).
-            p_alive = np.ones(len(ids))
-            p_source = f"none (BG/NBD could not be fitted: {exc.message})"
+        # Stages need no P(alive); without one every customer gets the same (1).
+        p_alive, why = p_alive_or_ones(lines, as_of, ids)
+        p_source = f"none ({why})" if why else "BG/NBD fitted here (no value analysis yet)"
     first_day = pc.min(lines.column("day")).as_py()
     risk = _churn_model(
         lines,

@@ -1,35 +1,66 @@
-"""The value analysis on a schedule inside ``kehu serve``: a small daemon thread.
+"""Periodic jobs inside ``kehu serve``: one small runner, one daemon thread per job.
 
-``KEHU_ANALYZE_EVERY_HOURS`` (0 = off, default 24) sets the period. The thread opens its own
-session from ``app.state.session_factory``, skips a turn while a run is in progress (in this
-process, or one marked running in the store), logs failures and never lets one escape: the
-server keeps serving whatever the analysis does.
+:class:`PeriodicJob` runs a callable every ``every_s`` seconds until stopped: it skips a turn
+while the previous one is still going, logs failures and never lets one escape (the server keeps
+serving whatever a job does). :func:`start_jobs` (from the app's lifespan) schedules what the
+settings ask for, :func:`stop_jobs` stops them:
+
+``analysis`` (``KEHU_ANALYZE_EVERY_HOURS``, 0 = off, default 24)
+    the value analysis, then relationship health, then the relationship playbooks (cadence,
+    free-service reminders, surprises, stored rules) — the chain of ``kehu analyze``;
+``health`` (``KEHU_HEALTH_EVERY_MINUTES``, 0 = only after each analysis)
+    relationship health on its own period;
+``relations`` (``KEHU_RELATIONS_EVERY_MINUTES``, 0 = only after each analysis)
+    the playbooks on their own period;
+``voice`` (``KEHU_VOICE_SCORE_EVERY_MINUTES``, 0 = off, default 15)
+    sentiment, spread risk and alerts of new posts (:func:`kehu.jobs.voice.voice_turn`).
+
+Each turn opens its own session from ``app.state.session_factory`` and commits each step.
 """
 
+import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from kehu.core import Actor, Settings
 
 log = logging.getLogger(__name__)
 
-_STATE_KEY = "value_scheduler"
+_STATE_KEY = "jobs"
+
+#: What a turn returns: ``"succeeded"``, ``"failed"`` (the work said no), ``"skipped"``, ...
+TurnResult = str
 
 
-class ValueScheduler:
-    """Runs :func:`kehu.jobs.run_value_analysis` every ``every_s`` seconds until stopped."""
+class PeriodicJob:
+    """Run ``run()`` every ``every_s`` seconds in a daemon thread until :meth:`stop`.
 
-    def __init__(self, session_factory: Any, settings: Settings, every_s: float) -> None:
-        self.session_factory = session_factory
-        self.settings = settings
+    Parameters
+    ----------
+    name
+        What logs call the job (``"analysis"``, ``"voice"``...); the thread is ``kehu-<name>``.
+    every_s
+        Seconds between turns (> 0); the first turn comes after one period.
+    run
+        The work of one turn; returns a short word for what happened (``"succeeded"``...).
+    """
+
+    def __init__(self, name: str, every_s: float, run: Callable[[], TurnResult]) -> None:
+        if every_s <= 0:
+            raise ValueError(f"every_s must be positive, not {every_s}")
+        self.name = name
         self.every_s = every_s
+        self.run = run
+        self.turns = 0
+        self.last_result: TurnResult | None = None
         self._stop = threading.Event()
         self._running = threading.Lock()
-        self._thread = threading.Thread(target=self._loop, name="kehu-value-scheduler", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=f"kehu-{name}", daemon=True)
 
     def start(self) -> None:
-        """Start the thread (the first run comes after one period)."""
+        """Start the thread (the first turn comes after one period)."""
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -38,69 +69,169 @@ class ValueScheduler:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    @property
+    def alive(self) -> bool:
+        """Whether the thread runs."""
+        return self._thread.is_alive()
+
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
             self.run_once()
 
-    def run_once(self) -> str:
-        """Run the analysis now unless one is in progress; return what happened.
+    def run_once(self) -> TurnResult:
+        """Run a turn now unless one is in progress.
 
         Returns
         -------
         str
-            ``"skipped"``, ``"succeeded"``, ``"failed"`` or ``"error"``.
+            What the turn returned, ``"skipped"`` while one runs, ``"error"`` when it raised.
         """
         if not self._running.acquire(blocking=False):
-            log.info("value analysis skipped: a run is in progress")
+            log.info("%s skipped: a turn is in progress", self.name)
             return "skipped"
         try:
-            from kehu import value
-            from kehu.jobs.value import run_value_analysis
-
-            with self.session_factory() as session:
-                if value.find_running_value_run(session) is not None:
-                    log.info("value analysis skipped: a run is marked running in the store")
-                    return "skipped"
-                run = run_value_analysis(
-                    session,
-                    actor=Actor.system("scheduled value analysis"),
-                    horizon_weeks=self.settings.value_horizon_weeks,
-                    discount_rate_annual=self.settings.value_discount_rate_annual,
-                    vip_share=self.settings.vip_share,
-                )
-                session.commit()
-                if run.status != value.ValueRunStatus.SUCCEEDED:
-                    log.warning("scheduled value analysis %s failed: %s", run.id, run.message)
-                return str(run.status)
-        except Exception:  # the server must keep serving whatever the analysis does
-            log.exception("scheduled value analysis crashed")
-            return "error"
+            result = self.run()
+        except Exception:  # the server must keep serving whatever the job does
+            log.exception("scheduled %s crashed", self.name)
+            result = "error"
         finally:
             self._running.release()
+        self.turns += 1
+        self.last_result = result
+        return result
 
 
-def start_scheduler(app: Any) -> ValueScheduler | None:
-    """Start the value analysis schedule for ``app`` (from its lifespan); None when off.
+def _store_run_turn(
+    session_factory: Any,
+    name: str,
+    find_running: Callable[[Any], Any],
+    run: Callable[[Any], Any],
+) -> TurnResult:
+    """Run an analysis that records a run (value, health) unless the store has one running."""
+    with session_factory() as session:
+        if find_running(session) is not None:
+            log.info("%s skipped: a run is marked running in the store", name)
+            return "skipped"
+        result = run(session)
+        session.commit()
+        if result.status != "succeeded":
+            log.warning("scheduled %s %s failed: %s", name, result.id, result.message)
+        return str(result.status)
 
-    Reads ``app.state.settings`` and ``app.state.session_factory``; the scheduler is kept in
-    ``app.state.value_scheduler`` for :func:`stop_scheduler`.
-    """
-    settings: Settings = app.state.settings
-    if settings.analyze_every_hours <= 0:
-        setattr(app.state, _STATE_KEY, None)
-        return None
-    scheduler = ValueScheduler(
-        app.state.session_factory, settings, every_s=settings.analyze_every_hours * 3600
+
+def value_turn(session_factory: Any, settings: Settings) -> TurnResult:
+    """Run the value analysis unless one is marked running in the store; return its status."""
+    from kehu import value
+    from kehu.jobs.value import run_value_analysis
+
+    return _store_run_turn(
+        session_factory,
+        "value analysis",
+        value.find_running_value_run,
+        lambda session: run_value_analysis(
+            session,
+            actor=Actor.system("scheduled value analysis"),
+            horizon_weeks=settings.value_horizon_weeks,
+            discount_rate_annual=settings.value_discount_rate_annual,
+            vip_share=settings.vip_share,
+        ),
     )
-    scheduler.start()
-    setattr(app.state, _STATE_KEY, scheduler)
-    log.info("value analysis scheduled every %s hour(s)", settings.analyze_every_hours)
-    return scheduler
 
 
-def stop_scheduler(app: Any) -> None:
-    """Stop the schedule started by :func:`start_scheduler` (safe to call when none runs)."""
-    scheduler: ValueScheduler | None = getattr(app.state, _STATE_KEY, None)
-    if scheduler is not None:
-        scheduler.stop()
-        setattr(app.state, _STATE_KEY, None)
+def health_turn(session_factory: Any, settings: Settings) -> TurnResult:
+    """Stage every customer and score churn risk (tasks for owners); return the run's status."""
+    from kehu import health
+    from kehu.jobs.health import run_health_analysis
+
+    return _store_run_turn(
+        session_factory,
+        "health analysis",
+        health.find_running_health_run,
+        lambda session: run_health_analysis(
+            session,
+            actor=Actor.system("scheduled health analysis"),
+            window_days=settings.health_window_days,
+            alert_risk=settings.health_alert_risk,
+        ),
+    )
+
+
+def relations_turn(session_factory: Any, as_of: dt.date | None = None) -> TurnResult:
+    """Run cadence, free-service reminders, surprises and the stored rules; commit."""
+    from kehu.jobs.relations import run_relations
+
+    with session_factory() as session:
+        report = run_relations(session, actor=Actor.system("scheduled playbooks"), as_of=as_of)
+        session.commit()
+    log.info("scheduled playbooks: %s customers as of %s", report.n_customers, report.as_of)
+    return "succeeded"
+
+
+def analysis_turn(session_factory: Any, settings: Settings) -> TurnResult:
+    """Run the chain of ``kehu analyze``: value, then health and playbooks when value succeeds.
+
+    Each step commits on its own; a step that raises is logged and the next still runs, so a
+    broken playbook never undoes the scores. Returns the value step's status.
+    """
+    status = value_turn(session_factory, settings)
+    if status != "succeeded":
+        return status
+    steps: list[tuple[str, Callable[[], TurnResult]]] = [
+        ("health analysis", lambda: health_turn(session_factory, settings)),
+        ("playbooks", lambda: relations_turn(session_factory)),
+    ]
+    for name, step in steps:
+        try:
+            step()
+        except Exception:  # logged; the next step and the server go on
+            log.exception("scheduled %s (after the value analysis) crashed", name)
+    return status
+
+
+def planned_jobs(app: Any) -> list[PeriodicJob]:
+    """Return the jobs the settings of ``app`` ask for (not started)."""
+    from kehu.jobs.voice import voice_turn
+
+    settings: Settings = app.state.settings
+    factory = app.state.session_factory
+    wanted: list[tuple[str, float, Callable[[], TurnResult]]] = [
+        (
+            "analysis",
+            settings.analyze_every_hours * 3600,
+            lambda: analysis_turn(factory, settings),
+        ),
+        ("health", settings.health_every_minutes * 60, lambda: health_turn(factory, settings)),
+        ("relations", settings.relations_every_minutes * 60, lambda: relations_turn(factory)),
+        ("voice", settings.voice_score_every_minutes * 60, lambda: voice_turn(factory)),
+    ]
+    return [PeriodicJob(name, every_s, run) for name, every_s, run in wanted if every_s > 0]
+
+
+def start_jobs(app: Any) -> dict[str, PeriodicJob]:
+    """Start the periodic jobs for ``app`` (from its lifespan); kept in ``app.state.jobs``."""
+    jobs = {job.name: job for job in planned_jobs(app)}
+    for job in jobs.values():
+        job.start()
+        log.info("%s scheduled every %s s", job.name, job.every_s)
+    setattr(app.state, _STATE_KEY, jobs)
+    return jobs
+
+
+def stop_jobs(app: Any) -> None:
+    """Stop the jobs started by :func:`start_jobs` (safe to call when none runs)."""
+    jobs: dict[str, PeriodicJob] = getattr(app.state, _STATE_KEY, None) or {}
+    for job in jobs.values():
+        job.stop()
+    setattr(app.state, _STATE_KEY, {})
+
+
+__all__ = [
+    "PeriodicJob",
+    "analysis_turn",
+    "health_turn",
+    "planned_jobs",
+    "relations_turn",
+    "start_jobs",
+    "stop_jobs",
+    "value_turn",
+]

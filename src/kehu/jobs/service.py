@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from kehu.audit import record
 from kehu.core import Actor, InvalidInputError, KehuError, Settings
-from kehu.jobs.recommend import model_dir
+from kehu.jobs._paths import model_dir
 from kehu.service import (
     Ticket,
     first_customer_messages,

@@ -19,7 +19,6 @@ the dedupe window) is left out of clustering and gets no risk of its own.
 
 import logging
 import math
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -245,81 +244,18 @@ def run_voice_scoring(
     return result
 
 
-_STATE_KEY = "voice_scheduler"
+def voice_turn(session_factory: Any) -> str:
+    """One scheduled turn of voice scoring inside ``kehu serve``; commits; returns ``succeeded``.
 
-
-class VoiceScheduler:
-    """Runs :func:`run_voice_scoring` every ``every_s`` seconds inside ``kehu serve``.
-
-    ``KEHU_VOICE_SCORE_EVERY_MINUTES`` (0 = off) sets the period, so a post imported or posted
-    through the API has its sentiment and spread risk within one period, and a risky one its
-    alert. The daemon thread opens its own session from ``session_factory``, skips a turn while
-    the previous one is still going, commits each turn, and logs failures instead of letting
-    them escape: the server keeps serving whatever the scoring does. ``kehu voice score`` (cron)
-    does the same work on demand.
+    :class:`kehu.jobs.schedule.PeriodicJob` runs it every ``KEHU_VOICE_SCORE_EVERY_MINUTES``
+    (0 = off), so a post imported or posted through the API has its sentiment and spread risk
+    within one period, and a risky one its alert. ``kehu voice score`` (cron) does the same work
+    on demand.
     """
-
-    def __init__(self, session_factory: Any, every_s: float) -> None:
-        self.session_factory = session_factory
-        self.every_s = every_s
-        self._stop = threading.Event()
-        self._running = threading.Lock()
-        self._thread = threading.Thread(target=self._loop, name="kehu-voice-scheduler", daemon=True)
-
-    def start(self) -> None:
-        """Start the thread (the first turn comes after one period)."""
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to stop and wait up to ``timeout`` seconds for it."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every_s):
-            self.run_once()
-
-    def run_once(self) -> str:
-        """Score now unless a turn is in progress; return skipped, succeeded or error."""
-        if not self._running.acquire(blocking=False):
-            log.info("voice scoring skipped: a turn is in progress")
-            return "skipped"
-        try:
-            with self.session_factory() as session:
-                run_voice_scoring(session, actor=Actor.system("scheduled voice scoring"))
-                session.commit()
-            return "succeeded"
-        except Exception:  # the server must keep serving whatever the scoring does
-            log.exception("scheduled voice scoring crashed")
-            return "error"
-        finally:
-            self._running.release()
-
-
-def start_voice_scheduler(app: Any) -> VoiceScheduler | None:
-    """Start voice scoring on a schedule for ``app`` (from its lifespan); None when off.
-
-    Reads ``app.state.settings.voice_score_every_minutes`` and ``app.state.session_factory``;
-    the scheduler is kept in ``app.state.voice_scheduler`` for :func:`stop_voice_scheduler`.
-    """
-    minutes = float(app.state.settings.voice_score_every_minutes)
-    if minutes <= 0:
-        setattr(app.state, _STATE_KEY, None)
-        return None
-    scheduler = VoiceScheduler(app.state.session_factory, every_s=minutes * 60)
-    scheduler.start()
-    setattr(app.state, _STATE_KEY, scheduler)
-    log.info("voice scoring scheduled every %s minute(s)", minutes)
-    return scheduler
-
-
-def stop_voice_scheduler(app: Any) -> None:
-    """Stop the schedule started by :func:`start_voice_scheduler` (safe when none runs)."""
-    scheduler: VoiceScheduler | None = getattr(app.state, _STATE_KEY, None)
-    if scheduler is not None:
-        scheduler.stop()
-        setattr(app.state, _STATE_KEY, None)
+    with session_factory() as session:
+        run_voice_scoring(session, actor=Actor.system("scheduled voice scoring"))
+        session.commit()
+    return "succeeded"
 
 
 __all__ = [
@@ -327,9 +263,7 @@ __all__ = [
     "MODEL_CHARS",
     "SentimentModel",
     "VoiceRunResult",
-    "VoiceScheduler",
     "run_voice_scoring",
     "score_sentiments",
-    "start_voice_scheduler",
-    "stop_voice_scheduler",
+    "voice_turn",
 ]

@@ -57,6 +57,8 @@ class WithheldReason(StrEnum):
     FATIGUE = "fatigue"
     NO_CONSENT = "no_consent"
     FREQUENCY_CAP = "frequency_cap"
+    #: The customer's one contact budget (issue 7 §5) refused an outreach list.
+    CONTACT_BUDGET = "contact_budget"
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kehu.audit import record
 from kehu.commerce import Product
-from kehu.core import Actor, InvalidInputError, NotFoundError
+from kehu.core import Actor, ConflictError, InvalidInputError, NotFoundError
 from kehu.engagement import Direction, Interaction, log_interaction
 from kehu.relations.errors import RelationsErrorCode
 from kehu.relations.models import CadencePolicy, ServiceReminder
@@ -128,6 +128,8 @@ def add_service_reminder(
     ------
     InvalidInputError
         Neither or both of ``sku`` and ``category``, an unknown SKU, or a bad delay.
+    ConflictError
+        The product (or category) has a reminder already.
     """
     sku = (sku or "").strip() or None
     category = (category or "").strip() or None
@@ -154,6 +156,19 @@ def add_service_reminder(
             raise InvalidInputError(
                 f"There is no product with SKU {sku!r}.", code=RelationsErrorCode.UNKNOWN_PRODUCT
             )
+    same = (
+        ServiceReminder.product_id == product_id
+        if product_id is not None
+        else func.lower(ServiceReminder.category) == (category or "").lower()
+    )
+    existing = session.scalar(select(ServiceReminder).where(same).limit(1))
+    if existing is not None:
+        raise ConflictError(
+            f"There is already a reminder for {sku or category!r}: #{existing.id} "
+            f"'{existing.label}' after {existing.after_days} days. Change or delete it; two "
+            "reminders for one product or category would conflict.",
+            code=RelationsErrorCode.DUPLICATE_REMINDER,
+        )
     reminder = ServiceReminder(
         product_id=product_id, category=category, label=label[:200], after_days=after_days
     )

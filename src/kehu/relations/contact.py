@@ -286,6 +286,69 @@ def spend_contact(
     )[0]
 
 
+def record_contacts_made(
+    session: Session,
+    contacts: Sequence[tuple[ContactRequest, str, datetime]],
+    *,
+    actor: Actor,
+    reason: str,
+) -> int:
+    """Count contacts already made outside kehu against the budget (ledger ``sent``).
+
+    For a contact another system reports after the fact (an e-mail it sent): it cannot be
+    refused any more, but it uses the customer's budget, so later playbooks wait or drop.
+    Each ``(request, channel, at)`` whose reference is already in the ledger as sent (the
+    contact was asked for through :func:`spend_contacts`) is skipped, so nothing counts twice.
+
+    Returns
+    -------
+    int
+        The number of contacts written to the ledger.
+    """
+    settings = get_relation_settings(session)
+    policy = budget_policy(settings)
+    written = 0
+    seen: set[tuple[int, str, str]] = set()
+    for request, channel, at in contacts:
+        key = (request.customer_id, request.playbook, request.reference)
+        if key in seen:
+            continue
+        seen.add(key)
+        if request.reference and session.scalar(
+            select(ContactLedgerEntry.id).where(
+                ContactLedgerEntry.customer_id == request.customer_id,
+                ContactLedgerEntry.playbook == request.playbook,
+                ContactLedgerEntry.reference == request.reference,
+                ContactLedgerEntry.decision == ContactDecision.SENT,
+            )
+        ):
+            continue
+        session.add(
+            ContactLedgerEntry(
+                customer_id=request.customer_id,
+                playbook=request.playbook,
+                channel=channel[:32],
+                decision=ContactDecision.SENT,
+                priority=policy.priority_of(request.playbook),
+                reason=reason[:500],
+                reference=request.reference[:128],
+                at=at,
+                actor_label=actor.label[:320],
+            )
+        )
+        written += 1
+    if written:
+        session.flush()
+        record(
+            session,
+            actor=actor,
+            action="contact_budget.reported",
+            object_type="contact_ledger",
+            summary=f"{written} contact(s) made elsewhere counted against the budget",
+        )
+    return written
+
+
 def list_ledger(
     session: Session, customer_id: int, *, limit: int = 50, offset: int = 0
 ) -> Sequence[ContactLedgerEntry]:

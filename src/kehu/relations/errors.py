@@ -16,6 +16,7 @@ class RelationsErrorCode(StrEnum):
     POLICY_NOT_FOUND = "relations.policy_not_found"
     BAD_REMINDER = "relations.bad_reminder"
     REMINDER_NOT_FOUND = "relations.reminder_not_found"
+    DUPLICATE_REMINDER = "relations.duplicate_reminder"
     UNKNOWN_PRODUCT = "relations.unknown_product"
     BAD_SURPRISE = "relations.bad_surprise"
     SURPRISE_NOT_FOUND = "relations.surprise_not_found"

@@ -7,7 +7,8 @@ writes audit rows: the delivery layer (or the job's caller) owns the transaction
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,10 @@ from kehu.customers import Customer, update_customer
 from kehu.store.bulk import insert_rows
 from kehu.users import Role, User
 from kehu.value.models import CustomerValue, ValueRun, ValueRunStatus, ValueTier
+
+#: An analysis run (:class:`ValueRun`, ``kehu.health.HealthRun``...): status, started/finished
+#: at and by, metrics and message.
+RunT = TypeVar("RunT")
 
 #: Columns of :class:`CustomerValue` a run writes (the id is the store's).
 SCORE_COLUMNS: tuple[str, ...] = (
@@ -44,6 +49,71 @@ SCORE_COLUMNS: tuple[str, ...] = (
 )
 
 
+def open_run(session: Session, run: RunT, *, actor: Actor) -> RunT:
+    """Stamp a new analysis run (value, health...) as started by ``actor`` and store it.
+
+    ``run`` comes with its status (``running``) and its own columns set; this sets when and by
+    whom it started, empty metrics and message, and flushes.
+    """
+    row: Any = run  # any run model: the columns are the same by name
+    row.started_at = utcnow()
+    row.started_by = actor.label
+    row.metrics = {}
+    row.message = ""
+    session.add(row)
+    session.flush()
+    return run
+
+
+def close_run(
+    session: Session,
+    run: RunT,
+    *,
+    actor: Actor,
+    status: StrEnum,
+    message: str,
+    figures: Mapping[str, Any],
+    audit: str,
+    counts: Sequence[str],
+    summary: str,
+) -> RunT:
+    """Close an analysis run as succeeded or failed, with its figures, and audit it.
+
+    Parameters
+    ----------
+    figures
+        Columns of the run to set (``n_scored``, ``metrics``...); an unknown name raises.
+    audit
+        The audit action's prefix (``value`` gives ``value.run_succeeded``...); the object type
+        is ``<audit>_run``.
+    counts
+        Columns whose values the audit row keeps (with the status).
+    summary
+        The audit summary when there is no message, formatted with ``counts``
+        (``"{n_scored} customers scored"``).
+    """
+    row: Any = run  # any run model: the columns are the same by name
+    for name, value in figures.items():
+        if not hasattr(type(row), name):
+            raise AttributeError(f"{type(row).__name__} has no column {name}")
+        setattr(row, name, value)
+    row.status = status
+    row.message = message
+    row.finished_at = utcnow()
+    session.flush()
+    numbers = {name: getattr(row, name) for name in counts}
+    record(
+        session,
+        actor=actor,
+        action=f"{audit}.run_{status.value}",
+        object_type=f"{audit}_run",
+        object_id=row.id,
+        summary=(message or summary.format(**numbers))[:500],
+        changes={**numbers, "status": status.value},
+    )
+    return run
+
+
 def start_value_run(
     session: Session,
     *,
@@ -56,19 +126,13 @@ def start_value_run(
     """Record that an analysis starts (status ``running``)."""
     run = ValueRun(
         status=ValueRunStatus.RUNNING,
-        started_at=utcnow(),
-        started_by=actor.label,
         horizon_weeks=horizon_weeks,
         discount_rate_annual=discount_rate_annual,
         vip_share=vip_share,
         currency=currency,
         parameters={},
-        metrics={},
-        message="",
     )
-    session.add(run)
-    session.flush()
-    return run
+    return open_run(session, run, actor=actor)
 
 
 def finish_value_run(
@@ -87,24 +151,17 @@ def finish_value_run(
     figures
         Columns of :class:`ValueRun` to set (``n_scored``, ``parameters``, ``metrics``...).
     """
-    for name, value in figures.items():
-        if not hasattr(ValueRun, name):
-            raise AttributeError(f"ValueRun has no column {name}")
-        setattr(run, name, value)
-    run.status = status
-    run.message = message
-    run.finished_at = utcnow()
-    session.flush()
-    record(
+    return close_run(
         session,
+        run,
         actor=actor,
-        action=f"value.run_{status.value}",
-        object_type="value_run",
-        object_id=run.id,
-        summary=(message or f"{run.n_scored} customers scored")[:500],
-        changes={"n_scored": run.n_scored, "n_vip": run.n_vip, "status": status.value},
+        status=status,
+        message=message,
+        figures=figures,
+        audit="value",
+        counts=("n_scored", "n_vip"),
+        summary="{n_scored} customers scored",
     )
-    return run
 
 
 def replace_customer_values(

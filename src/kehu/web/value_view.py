@@ -1,12 +1,21 @@
-"""Shape customer-value results for the console's templates and charts (no queries here)."""
+"""Shape analysis results (customer value, relationship health) for the console's charts.
 
-from collections.abc import Iterable, Mapping, Sequence
+No queries here; :func:`run_now` is the "run the analysis now" form handler the value and
+health pages share.
+"""
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
 from kehu.analytics.segments import SEGMENTS
 from kehu.value import HistogramBin, ParetoPoint, TierSize, ValueTier
+from kehu.web.rendering import attempt, flash
 
 #: RFM segment codes, from the most to the least valuable relationship.
 SEGMENT_CODES: tuple[str, ...] = tuple(SEGMENTS)
@@ -213,3 +222,58 @@ __all__ = [
     "pareto_chart",
     "tier_cards",
 ]
+
+
+#: Cohorts drawn on the retention chart (the most recent ones, oldest first).
+MAX_COHORTS = 12
+
+
+def cohort_chart(curves: Sequence[Any], max_cohorts: int = MAX_COHORTS) -> dict[str, Any] | None:
+    """Return retention curves (per cent by month since the first order) of the last cohorts.
+
+    ``curves`` have ``cohort`` (a date), ``n_customers`` and ``retention`` (shares, ``None``
+    for months not observed yet). ``None`` when there are none.
+    """
+    if not curves:
+        return None
+    shown = list(curves)[-max_cohorts:]
+    n_months = max(len(c.retention) for c in shown)
+    return {
+        "months": list(range(n_months)),
+        "series": [
+            {
+                "name": f"{c.cohort:%Y-%m} (n={c.n_customers})",
+                "data": [None if v is None else _pct(v) for v in c.retention],
+            }
+            for c in shown
+        ],
+    }
+
+
+def run_now(
+    request: Request,
+    db: Session,
+    *,
+    back: str,
+    work: Callable[[], Any],
+    failure: str,
+    success: str,
+    failed: str,
+    fields: Callable[[Any], Mapping[str, Any]],
+) -> Response:
+    """Run an analysis from a form, commit, flash how it went and go back to ``back``.
+
+    ``work`` returns the run (``status``, ``message``); a kehu error is flashed inside
+    ``failure`` (``{reason}``); a succeeded run flashes ``success`` formatted with
+    ``fields(run)``; a failed one its own message, or ``failed``.
+    """
+    run = attempt(request, db, back, work, failure=failure)
+    if isinstance(run, Response):
+        return run
+    db.commit()
+    if run.status == "succeeded":
+        flash(request, "success", success, **fields(run))
+    else:
+        # The job's message already says that the run failed, and why.
+        flash(request, "error", run.message or failed)
+    return RedirectResponse(back, status_code=303)

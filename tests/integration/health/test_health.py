@@ -299,6 +299,8 @@ def test_console_shows_stages_evidence_cohorts_and_the_value(web_client, session
     )
 
     assert ran.status_code == 200
+    run = session.scalars(select(HealthRun)).one()
+    assert f"Health analysis {run.id} finished: {run.n_customers} customers staged" in ran.text
     assert 'data-testid="stage-cards"' in ran.text
     assert 'id="cohort-data"' in ran.text
     assert 'data-testid="retention-added-value"' in ran.text

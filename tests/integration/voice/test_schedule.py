@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from kehu.app import create_app
 from kehu.core import Actor
 from kehu.ingest import run_import
-from kehu.jobs.voice import VoiceScheduler, start_voice_scheduler, stop_voice_scheduler
+from kehu.jobs.schedule import PeriodicJob, start_jobs, stop_jobs
+from kehu.jobs.voice import voice_turn
 from kehu.voice import Post
 
 DATA = Path(__file__).parents[2] / "data" / "voice"
@@ -30,9 +31,7 @@ def _unscored(session):
 def test_a_turn_scores_new_posts_and_commits(session_factory, session):
     _import(session)
     assert _unscored(session) == 24
-    scheduler = VoiceScheduler(session_factory, every_s=3600)
-
-    assert scheduler.run_once() == "succeeded"
+    assert voice_turn(session_factory) == "succeeded"
 
     session.expire_all()
     assert _unscored(session) == 0
@@ -41,7 +40,7 @@ def test_a_turn_scores_new_posts_and_commits(session_factory, session):
 
 def test_a_turn_is_skipped_while_one_runs(session_factory, session):
     _import(session)
-    scheduler = VoiceScheduler(session_factory, every_s=3600)
+    scheduler = PeriodicJob("voice", 3600, lambda: voice_turn(session_factory))
     scheduler._running.acquire()
     try:
         assert scheduler.run_once() == "skipped"
@@ -54,20 +53,21 @@ def test_an_error_is_logged_not_raised(caplog):
     def broken_factory():
         raise RuntimeError("database gone")
 
-    assert VoiceScheduler(broken_factory, every_s=3600).run_once() == "error"
-    assert "scheduled voice scoring crashed" in caplog.text
+    assert PeriodicJob("voice", 3600, lambda: voice_turn(broken_factory)).run_once() == "error"
+    assert "scheduled voice crashed" in caplog.text
 
 
 def test_the_thread_scores_posts_within_its_period(session_factory, session, test_settings):
     _import(session)
     app = SimpleNamespace(
         state=SimpleNamespace(
-            settings=test_settings.model_copy(update={"voice_score_every_minutes": 0.002}),
+            settings=test_settings.model_copy(
+                update={"voice_score_every_minutes": 0.002, "analyze_every_hours": 0}
+            ),
             session_factory=session_factory,
         )
     )
-    scheduler = start_voice_scheduler(app)
-    assert scheduler is not None
+    scheduler = start_jobs(app)["voice"]
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -76,9 +76,9 @@ def test_the_thread_scores_posts_within_its_period(session_factory, session, tes
                 break
             time.sleep(0.1)
     finally:
-        stop_voice_scheduler(app)
+        stop_jobs(app)
     assert _unscored(session) == 0
-    assert not scheduler._thread.is_alive()
+    assert not scheduler.alive
 
 
 def test_the_off_switch_and_serve_lifespan(session_factory, test_settings):
@@ -88,14 +88,13 @@ def test_the_off_switch_and_serve_lifespan(session_factory, test_settings):
             session_factory=session_factory,
         )
     )
-    assert start_voice_scheduler(off) is None
-    stop_voice_scheduler(off)  # nothing to stop: no error
+    assert "voice" not in start_jobs(off)
+    stop_jobs(off)
 
     app = create_app(test_settings, session_factory)
     with TestClient(app):
-        scheduler = app.state.voice_scheduler
-        assert scheduler is not None
+        scheduler = app.state.jobs["voice"]
         assert scheduler.every_s == test_settings.voice_score_every_minutes * 60
-        assert scheduler._thread.is_alive()
-    assert app.state.voice_scheduler is None
-    assert not scheduler._thread.is_alive()
+        assert scheduler.alive
+    assert app.state.jobs == {}
+    assert not scheduler.alive

@@ -29,6 +29,7 @@ from kehu.analytics.health._cohorts import (
 from kehu.analytics.health._evaluation import (
     evaluate_health,
     p_alive_for,
+    p_alive_or_ones,
     stage_outcomes,
     value_models,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "next_period",
     "normalise_lines",
     "p_alive_for",
+    "p_alive_or_ones",
     "period_retention",
     "retention_value",
     "roc_auc",

@@ -97,8 +97,10 @@ def health_features(signals: Any, p_alive: Any = None) -> pa.Table:
         "items_ratio": np.minimum(items_ratio, 10.0),
         "interactions_change": np.log1p(_col(table, "interactions_now"))
         - np.log1p(_col(table, "interactions_then")),
-        "procurement_change": _col(table, "procurement_share_now")
-        - _col(table, "procurement_share_then"),
+        # No contacts on record (NaN) is no change.
+        "procurement_change": np.nan_to_num(
+            _col(table, "procurement_share_now") - _col(table, "procurement_share_then")
+        ),
     }
     if p_alive is not None:
         values = np.asarray(p_alive, dtype=np.float64)

@@ -69,6 +69,20 @@ def p_alive_for(lines: Any, as_of: dt.date, ids: pa.Array) -> np.ndarray:
     return out
 
 
+def p_alive_or_ones(lines: Any, as_of: dt.date, ids: pa.Array) -> tuple[np.ndarray, str]:
+    """Return :func:`p_alive_for`, or 1 for everyone and why when BG/NBD cannot be fitted.
+
+    On some histories the BG/NBD optimum is flat (the data do not identify the model, so the
+    fit raises): health needs no P(alive) to stage customers, and the churn model then leans
+    on the signals alone (a constant rank carries no weight). The second value is ``""`` or
+    the reason, for the run's notes.
+    """
+    try:
+        return p_alive_for(lines, as_of, ids), ""
+    except KehuError as exc:
+        return np.ones(len(ids)), f"BG/NBD could not be fitted at {as_of}: {exc.message}"
+
+
 def _rate(values: np.ndarray) -> float | None:
     return float(values.mean()) if values.size else None
 
@@ -203,11 +217,11 @@ def evaluate_health(
     train_signals = compute_signals(table, as_of=train_day, window_days=window_days, **common)
     train_ids = train_signals.column("customer_id").combine_chunks()
     train_outcome = next_period(table, train_ids, as_of=train_day, days=window_days)
-    train_p = p_alive_for(table, train_day, train_ids)
+    train_p, train_note = p_alive_or_ones(table, train_day, train_ids)
     model = ChurnRiskModel().fit(
         health_features(train_signals, train_p), train_outcome.column("churned")
     )
-    test_p = p_alive_for(table, day, ids)
+    test_p, test_note = p_alive_or_ones(table, day, ids)
     risk = model.predict_risk(health_features(signals, test_p))
     recency = signals.column("recency_days").to_numpy()
     active = recency <= th.lapsed_days
@@ -287,6 +301,7 @@ def evaluate_health(
                 "all": aucs(np.ones(len(churned), dtype=bool)),
                 "active": aucs(active),
                 "mean_p_alive": float(np.mean(test_p)),
+                "p_alive_note": " ".join(n for n in (train_note, test_note) if n),
             },
             "cohorts": cohort_curves(
                 cohort_retention(

@@ -293,11 +293,12 @@ def _procurement_shares(
     """Share of an account's contacts in a procurement role, at the end of each window.
 
     A contact counts at a day when it started on or before it (or has no start) and has not
-    ended before it. Accounts without contacts get 0 in both windows (no shift).
+    ended before it. An account without a contact at that day gets NaN (unknown, not 0): the
+    stage evidence then says the buying role was not judged, and no shift is claimed.
     """
     n = len(ids)
     if contacts is None or contacts.num_rows == 0:
-        return np.zeros(n), np.zeros(n)
+        return np.full(n, np.nan), np.full(n, np.nan)
     out = []
     for day in (as_of - dt.timedelta(days=window_days), as_of):
         started = contacts.column("started_on").to_pylist()
@@ -319,7 +320,7 @@ def _procurement_shares(
                 buying[cid] = buying.get(cid, 0) + 1
         out.append(
             np.array(
-                [buying.get(c, 0) / total[c] if total.get(c) else 0.0 for c in ids.to_pylist()]
+                [buying.get(c, 0) / total[c] if total.get(c) else np.nan for c in ids.to_pylist()]
             )
         )
     return out[0], out[1]

@@ -144,6 +144,7 @@ def _evidence(row: dict[str, Any], th: StageThresholds) -> dict[str, Evidence]:
     items_then, items_now = _num(row["items_then"]), _num(row["items_now"])
     both_priced = math.isfinite(index_then) and math.isfinite(index_now)
     both_shared = math.isfinite(share_then) and math.isfinite(share_now)
+    has_contacts = math.isfinite(proc_then) and math.isfinite(proc_now)
     items = [
         Evidence(
             "cadence_slowing",
@@ -184,8 +185,10 @@ def _evidence(row: dict[str, Any], th: StageThresholds) -> dict[str, Evidence]:
             "procurement_rising",
             proc_then,
             proc_now,
-            f"procurement share of contacts up >= {th.procurement_rise:g}",
-            proc_now - proc_then >= th.procurement_rise,
+            f"procurement share of contacts up >= {th.procurement_rise:g}"
+            if has_contacts
+            else "no contacts on record in both windows: buying role not judged",
+            has_contacts and proc_now - proc_then >= th.procurement_rise,
         ),
         Evidence(
             "service_falling",

@@ -8,7 +8,6 @@ from starlette.responses import RedirectResponse, Response
 from kehu.analytics.health import SIGNALS
 from kehu.customers import get_customer
 from kehu.health import (
-    HealthRunStatus,
     HealthStage,
     cohort_curves,
     find_customer_health,
@@ -21,8 +20,9 @@ from kehu.jobs.health import run_health_analysis
 from kehu.users import user_actor
 from kehu.web.csrf import verify_csrf
 from kehu.web.deps import DbSession, Manager, current_user
-from kehu.web.rendering import attempt, flash, is_htmx, render
+from kehu.web.rendering import is_htmx, render
 from kehu.web.routes.customers import parse_id
+from kehu.web.value_view import cohort_chart, run_now
 
 router = APIRouter()
 
@@ -30,25 +30,6 @@ PAGE_SIZE = 25
 STAGES = tuple(stage.value for stage in HealthStage)
 #: Stages listed by default on the page: the ones that need somebody to act.
 WATCH = (HealthStage.AT_RISK.value, HealthStage.PRICE_DRIVEN.value)
-#: Cohorts drawn on the chart (the most recent ones, oldest first).
-MAX_COHORTS = 12
-
-
-def _cohort_chart(curves: list[Any]) -> dict[str, Any] | None:
-    if not curves:
-        return None
-    shown = curves[-MAX_COHORTS:]
-    n_months = max(len(c.retention) for c in shown)
-    return {
-        "months": list(range(n_months)),
-        "series": [
-            {
-                "name": f"{c.cohort:%Y-%m} (n={c.n_customers})",
-                "data": [None if v is None else round(v * 100, 1) for v in c.retention],
-            }
-            for c in shown
-        ],
-    }
 
 
 @router.get("/health", dependencies=[Depends(current_user)])
@@ -87,7 +68,7 @@ def health_page(
         "stage": stage,
         "stage_codes": STAGES,
         "signal_codes": SIGNALS,
-        "cohorts": _cohort_chart(cohort_curves(db).data),
+        "cohorts": cohort_chart(cohort_curves(db).data),
         "value": retention_value(db),
         "check": ((run.metrics or {}).get("churn", {}).get("check", {}) if run else {}),
         "nav": "health",
@@ -100,28 +81,16 @@ def health_page(
 @router.post("/health/run", dependencies=[Depends(verify_csrf)])
 def run_health(request: Request, db: DbSession, user: Manager) -> Response:
     """Run the health analysis now and say how it went (admins and managers)."""
-    run = attempt(
+    return run_now(
         request,
         db,
-        "/health",
-        lambda: run_health_analysis(db, actor=user_actor(user)),
+        back="/health",
+        work=lambda: run_health_analysis(db, actor=user_actor(user)),
         failure="The health analysis failed: {reason}",
+        success="Health analysis {id} finished: {n} customers staged, {tasks} task(s) for owners.",
+        failed="The health analysis failed.",
+        fields=lambda run: {"id": run.id, "n": run.n_customers, "tasks": run.n_tasks},
     )
-    if isinstance(run, Response):
-        return run
-    db.commit()
-    if run.status == HealthRunStatus.SUCCEEDED:
-        flash(
-            request,
-            "success",
-            "Health analysis {id} finished: {n} customers staged, {tasks} task(s) for owners.",
-            id=run.id,
-            n=run.n_customers,
-            tasks=run.n_tasks,
-        )
-    else:
-        flash(request, "error", run.message or "The health analysis failed.")
-    return RedirectResponse("/health", status_code=303)
 
 
 @router.get("/customers/{customer_id}/health", dependencies=[Depends(current_user)])

@@ -1,6 +1,7 @@
 """Relationship playbooks in the console: tasks, cadence, surprises, rules, referrals, 360 panel."""
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -39,6 +40,31 @@ def _names(db: Session, ids: set[int]) -> dict[int, str]:
         else {}
     )
     return {i: found.get(i) or f"#{i}" for i in ids}
+
+
+def _submit(
+    request: Request, db: Session, back: str, action: Callable[[], object], done: str = ""
+) -> Response:
+    """Run a form's operation; flash ``done`` (when given) and go back, or flash the error."""
+    outcome = attempt(request, db, back, action)
+    if isinstance(outcome, Response):
+        return outcome
+    if done:
+        flash(request, "success", done)
+    return RedirectResponse(back, status_code=303)
+
+
+def _rules_context(db: Session, **extra: Any) -> dict[str, Any]:
+    """Return what the rules page shows: rules, fields, operators, actions (and ``extra``)."""
+    return {
+        "rules": relations.list_rules(db),
+        "fields": FIELDS,
+        "operators": OPERATORS,
+        "actions": registered_actions(),
+        "plans": None,
+        "nav": "relations",
+        **extra,
+    }
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -92,16 +118,13 @@ def close_task(
 ) -> Response:
     """Mark a task done or dismissed."""
     back = back if back.startswith("/") and not back.startswith("//") else "/relations"
-    outcome = attempt(
+    return _submit(
         request,
         db,
         back,
         lambda: relations.close_task(db, task_id, status=status, note=note, actor=user_actor(user)),
+        done="Task closed.",
     )
-    if isinstance(outcome, Response):
-        return outcome
-    flash(request, "success", "Task closed.")
-    return RedirectResponse(back, status_code=303)
 
 
 @router.post("/relations/tasks/{task_id}/reassign", dependencies=_CSRF)
@@ -118,11 +141,7 @@ def reassign_task(
         owner = int(owner_id) if owner_id.strip().isdigit() else None
         return relations.reassign_task(db, task_id, owner_id=owner, actor=user_actor(user))
 
-    outcome = attempt(request, db, "/relations", action)
-    if isinstance(outcome, Response):
-        return outcome
-    flash(request, "success", "Task reassigned.")
-    return RedirectResponse("/relations", status_code=303)
+    return _submit(request, db, "/relations", action, done="Task reassigned.")
 
 
 # ---------------------------------------------------------------- cadence and budget
@@ -154,7 +173,7 @@ def save_cadence(
     is_active: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Create or change a tier's cadence (managers)."""
-    outcome = attempt(
+    return _submit(
         request,
         db,
         "/relations/cadence",
@@ -166,11 +185,8 @@ def save_cadence(
             is_active=bool(is_active),
             actor=user_actor(user),
         ),
+        done="Cadence saved.",
     )
-    if isinstance(outcome, Response):
-        return outcome
-    flash(request, "success", "Cadence saved.")
-    return RedirectResponse("/relations/cadence", status_code=303)
 
 
 @router.post("/relations/reminders", dependencies=_CSRF)
@@ -184,7 +200,7 @@ def add_reminder(
     category: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Add a free-service reminder for a product or a category (managers)."""
-    outcome = attempt(
+    return _submit(
         request,
         db,
         "/relations/cadence",
@@ -196,11 +212,8 @@ def add_reminder(
             category=category,
             actor=user_actor(user),
         ),
+        done="Reminder added.",
     )
-    if isinstance(outcome, Response):
-        return outcome
-    flash(request, "success", "Reminder added.")
-    return RedirectResponse("/relations/cadence", status_code=303)
 
 
 @router.post("/relations/settings", dependencies=_CSRF)
@@ -216,7 +229,7 @@ def save_settings(
 ) -> Response:
     """Change the contact budget and the surprise limits (managers)."""
     back = back if back in ("/relations/cadence", "/relations/surprises") else "/relations/cadence"
-    outcome = attempt(
+    return _submit(
         request,
         db,
         back,
@@ -230,11 +243,8 @@ def save_settings(
             },
             actor=user_actor(user),
         ),
+        done="Settings saved.",
     )
-    if isinstance(outcome, Response):
-        return outcome
-    flash(request, "success", "Settings saved.")
-    return RedirectResponse(back, status_code=303)
 
 
 # -------------------------------------------------------------------------- surprises
@@ -279,7 +289,7 @@ def add_surprise(
     description: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     """Add a surprise to the catalogue (managers)."""
-    outcome = attempt(
+    return _submit(
         request,
         db,
         "/relations/surprises",
@@ -294,11 +304,8 @@ def add_surprise(
             currency=relations.get_relation_settings(db).currency,
             actor=user_actor(user),
         ),
+        done="Surprise added.",
     )
-    if isinstance(outcome, Response):
-        return outcome
-    flash(request, "success", "Surprise added.")
-    return RedirectResponse("/relations/surprises", status_code=303)
 
 
 @router.post("/relations/gifts/{gift_id}", dependencies=_CSRF)
@@ -310,16 +317,13 @@ def mark_gift(
     status: Annotated[str, Form(max_length=16)],
 ) -> Response:
     """Mark a planned surprise given or cancelled."""
-    outcome = attempt(
+    return _submit(
         request,
         db,
         "/relations/surprises",
         lambda: relations.mark_gift(db, gift_id, status=status, actor=user_actor(user)),
+        done="Surprise updated.",
     )
-    if isinstance(outcome, Response):
-        return outcome
-    flash(request, "success", "Surprise updated.")
-    return RedirectResponse("/relations/surprises", status_code=303)
 
 
 # ------------------------------------------------------------------------------ rules
@@ -328,18 +332,7 @@ def mark_gift(
 @router.get("/relations/rules", dependencies=[Depends(current_user)])
 def rules_page(request: Request, db: DbSession) -> Response:
     """List the rules, the fields and operators they may use, and the preview."""
-    return render(
-        request,
-        "relations/rules.html",
-        {
-            "rules": relations.list_rules(db),
-            "fields": FIELDS,
-            "operators": OPERATORS,
-            "actions": registered_actions(),
-            "plans": None,
-            "nav": "relations",
-        },
-    )
+    return render(request, "relations/rules.html", _rules_context(db))
 
 
 @router.post("/relations/rules/preview", dependencies=_CSRF)
@@ -347,20 +340,17 @@ def preview_rules(request: Request, db: DbSession, user: Manager) -> Response:
     """Show what the stored rules would do now; nothing is changed (managers)."""
     del user
     plans, invalid = plan_rules(db)
+    shown = plans[:200]
     return render(
         request,
         "relations/rules.html",
-        {
-            "rules": relations.list_rules(db),
-            "fields": FIELDS,
-            "operators": OPERATORS,
-            "actions": registered_actions(),
-            "plans": plans[:200],
-            "n_plans": len(plans),
-            "invalid": invalid,
-            "names": _names(db, {p.customer_id for p in plans[:200]}),
-            "nav": "relations",
-        },
+        _rules_context(
+            db,
+            plans=shown,
+            n_plans=len(plans),
+            invalid=invalid,
+            names=_names(db, {p.customer_id for p in shown}),
+        ),
     )
 
 
@@ -399,11 +389,7 @@ def save_rule(
             actor=user_actor(user),
         )
 
-    outcome = attempt(request, db, "/relations/rules", action)
-    if isinstance(outcome, Response):
-        return outcome
-    flash(request, "success", "Rule saved.")
-    return RedirectResponse("/relations/rules", status_code=303)
+    return _submit(request, db, "/relations/rules", action, done="Rule saved.")
 
 
 @router.post("/relations/rules/{rule_id}/toggle", dependencies=_CSRF)
@@ -416,10 +402,7 @@ def toggle_rule(request: Request, db: DbSession, user: Manager, rule_id: Id) -> 
             db, rule_id, is_active=not rule.is_active, actor=user_actor(user)
         )
 
-    outcome = attempt(request, db, "/relations/rules", action)
-    if isinstance(outcome, Response):
-        return outcome
-    return RedirectResponse("/relations/rules", status_code=303)
+    return _submit(request, db, "/relations/rules", action)
 
 
 @router.post("/relations/run", dependencies=_CSRF)
@@ -472,7 +455,7 @@ def add_referral(
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Record that one customer brought another."""
-    outcome = attempt(
+    return _submit(
         request,
         db,
         "/relations/referrals",
@@ -485,11 +468,8 @@ def add_referral(
             source="console",
             actor=user_actor(user),
         ),
+        done="Referral recorded.",
     )
-    if isinstance(outcome, Response):
-        return outcome
-    flash(request, "success", "Referral recorded.")
-    return RedirectResponse("/relations/referrals", status_code=303)
 
 
 # ------------------------------------------------------------------------ the 360 panel
@@ -538,7 +518,7 @@ def add_touch(
         if occurred_on
         else utcnow()
     )
-    outcome = attempt(
+    return _submit(
         request,
         db,
         back,
@@ -552,8 +532,5 @@ def add_touch(
             user_id=user.id,
             actor=user_actor(user),
         ),
+        done="Logged.",
     )
-    if isinstance(outcome, Response):
-        return outcome
-    flash(request, "success", "Logged.")
-    return RedirectResponse(back, status_code=303)

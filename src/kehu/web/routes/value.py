@@ -3,12 +3,11 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from kehu.jobs.value import run_value_analysis
 from kehu.users import Role, list_users, user_actor
 from kehu.value import (
-    ValueRunStatus,
     ValueTier,
     clv_histogram,
     latest_value_run,
@@ -20,7 +19,7 @@ from kehu.value import (
 )
 from kehu.web.csrf import verify_csrf
 from kehu.web.deps import CurrentUser, DbSession, Manager, can_manage, current_user
-from kehu.web.rendering import attempt, flash, is_htmx, render
+from kehu.web.rendering import is_htmx, render
 from kehu.web.value_view import (
     SEGMENT_CODES,
     calibration_chart,
@@ -28,6 +27,7 @@ from kehu.web.value_view import (
     holdout_skipped,
     model_parameters,
     pareto_chart,
+    run_now,
     tier_cards,
 )
 
@@ -100,29 +100,16 @@ def value_dashboard(
 @router.post("/value/run", dependencies=[Depends(verify_csrf)])
 def run_analysis(request: Request, db: DbSession, user: Manager) -> Response:
     """Run the customer-value analysis now and say how it went (admins and managers)."""
-    run = attempt(
+    return run_now(
         request,
         db,
-        "/value",
-        lambda: run_value_analysis(db, actor=user_actor(user)),
+        back="/value",
+        work=lambda: run_value_analysis(db, actor=user_actor(user)),
         failure="The analysis failed: {reason}",
+        success="Analysis {id} finished: {n} customers scored, {vip} VIP.",
+        failed="The analysis failed.",
+        fields=lambda run: {"id": run.id, "n": run.n_scored, "vip": run.n_vip},
     )
-    if isinstance(run, Response):
-        return run
-    db.commit()
-    if run.status == ValueRunStatus.SUCCEEDED:
-        flash(
-            request,
-            "success",
-            "Analysis {id} finished: {n} customers scored, {vip} VIP.",
-            id=run.id,
-            n=run.n_scored,
-            vip=run.n_vip,
-        )
-    else:
-        # The job's message already says that the run failed, and why.
-        flash(request, "error", run.message or "The analysis failed.")
-    return RedirectResponse("/value", status_code=303)
 
 
 @router.get("/me/customers")

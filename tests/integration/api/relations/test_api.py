@@ -86,6 +86,13 @@ def _count(session, model):
         ),
         (
             "POST",
+            "/service-reminders",
+            {"label": "Another check-up", "after_days": 90, "category": "kettles"},
+            409,
+            "already a reminder for 'kettles'",
+        ),
+        (
+            "POST",
             "/surprises",
             {"code": "card", "name": "Again", "cost": "1", "moments": ["birthday"]},
             409,

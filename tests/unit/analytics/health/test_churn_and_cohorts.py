@@ -19,7 +19,7 @@ from kehu.analytics.health import (
     evaluate_health,
     health_features,
     next_period,
-    p_alive_for,
+    p_alive_or_ones,
     retention_value,
     roc_auc,
 )
@@ -33,7 +33,8 @@ def training():
     lines = read_slice()
     signals = compute_signals(lines, as_of=TRAIN_DAY)
     ids = signals.column("customer_id").combine_chunks()
-    features = health_features(signals, p_alive_for(lines, TRAIN_DAY, ids))
+    # P(alive), or 1 for all where BG/NBD's optimum is flat on this slice (numerically fragile).
+    features = health_features(signals, p_alive_or_ones(lines, TRAIN_DAY, ids)[0])
     churned = next_period(lines, ids, as_of=TRAIN_DAY, days=90).column("churned")
     return features, np.asarray(churned, dtype=bool)
 
@@ -143,3 +144,23 @@ def test_evaluation_on_the_real_slice_reports_stages_and_aucs():
     assert report["cohorts"][0]["retention"][0] == 1.0
     with pytest.raises(InvalidDataError, match="Choose an earlier --as-of"):
         evaluate_health(read_slice(), as_of="2010-11-01")
+
+
+def test_p_alive_falls_back_to_one_for_all_when_bg_nbd_cannot_be_fitted():
+    # Nobody bought twice: BG/NBD has nothing to fit; health goes on without P(alive).
+    lines = pa.table(
+        {
+            "customer_id": ["a", "b", "c"],
+            "order_id": ["1", "2", "3"],
+            "timestamp": ["2010-01-05", "2010-02-05", "2010-03-05"],
+            "item_id": ["x", "x", "y"],
+            "quantity": [1, 2, 1],
+            "unit_price": [3.0, 3.0, 4.0],
+        }
+    )
+    ids = pa.array(["a", "b", "c"])
+
+    values, why = p_alive_or_ones(lines, dt.date(2010, 4, 1), ids)
+
+    assert values.tolist() == [1.0, 1.0, 1.0]
+    assert why.startswith("BG/NBD could not be fitted at 2010-04-01")

@@ -136,6 +136,54 @@ def test_service_contacts_and_procurement_share_per_window():
     assert (row["procurement_share_then"], row["procurement_share_now"]) == (0.0, 0.5)
 
 
+def test_an_account_without_contacts_is_not_judged_on_its_buying_role():
+    lines = _lines(
+        [
+            (c, f"{c}{n}", day, "x", 1, 10.0)
+            for c in "ab"
+            for n, day in enumerate(("2024-02-01", "2024-05-01", "2024-06-20"))
+        ]
+    )
+    contacts = pa.table(
+        {
+            "customer_id": ["a"],
+            "role": ["procurement"],
+            "started_on": [dt.date(2024, 5, 1)],
+            "ended_on": pa.array([None], pa.date32()),
+        }
+    )
+
+    signals = compute_signals(lines, as_of=AS_OF, window_days=90, contacts=contacts)
+    rows = _by_customer(signals)
+    results = {r.customer_id: r for r in assign_stages(signals)}
+
+    # "b" has no contact at all, "a" none at the end of the earlier window: unknown, not 0.
+    unknown = rows["b"]["procurement_share_now"]
+    assert unknown is None or unknown != unknown  # null or NaN: unknown
+    assert rows["a"]["procurement_share_now"] == 1.0
+    for customer in "ab":
+        role = next(e for e in results[customer].evidence if e.signal == "procurement_rising")
+        assert not role.fired
+        assert "no contacts on record" in role.threshold
+        assert role.as_dict()["then"] is None
+        assert results[customer].stage in STAGES
+
+
+def test_a_customer_with_one_order_gets_a_stage_and_no_cadence_claim():
+    lines = _lines(
+        [("once", "1", "2024-06-10", "x", 1, 10.0), ("old", "2", "2023-01-05", "x", 1, 5.0)]
+    )
+
+    results = {r.customer_id: r for r in assign_stages(compute_signals(lines, as_of=AS_OF))}
+
+    assert results["once"].stage == "new"
+    assert results["old"].stage == "lapsed"
+    for result in results.values():
+        cadence = next(e for e in result.evidence if e.signal == "cadence_slowing")
+        assert cadence.then is None  # one order: no gap to compare
+        assert not cadence.fired
+
+
 def test_each_stage_comes_with_its_evidence():
     rows = [
         # lapsed: nothing for 150 days
