@@ -21,17 +21,28 @@ Record-level scoping (an owner sees only their customers) is not applied yet; it
 :mod:`kehu.api.access`, which every customer lookup already goes through.
 """
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import BackgroundTasks, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kehu.api.errors import SESSION_STATE_KEY
 from kehu.core import Actor, PermissionDeniedError, Settings
-from kehu.store import open_session
-from kehu.users import Role, User, find_user_by_token
+from kehu.store import open_session, session_scope
+from kehu.users import (
+    Role,
+    User,
+    find_user_by_token,
+    recall_user_by_token,
+    record_token_uses,
+)
+
+logger = logging.getLogger("kehu.api")
 
 ALL_ROLES: tuple[Role, ...] = tuple(Role)
 READ_ROLES = ALL_ROLES
@@ -71,11 +82,15 @@ def _writes(request: Request) -> bool:
     return bool(getattr(getattr(route, "endpoint", None), _WRITES_ATTRIBUTE, False))
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """Yield a session for this request.
 
     :class:`kehu.api.errors.ApiRoute` commits it when the route succeeds and rolls it back
-    when it fails; here it is only opened and closed.
+    when it fails; here it is only opened and closed. Opening a session runs no SQL (it
+    connects at its first statement) and closing one that was committed or rolled back
+    returns nothing to the pool, so neither needs a worker thread; a session still in a
+    transaction (a route outside :class:`~kehu.api.errors.ApiRoute`) is closed in one.
+    Every hop to a thread costs a request time and, under load, a wait for a free thread.
     """
     factory: sessionmaker[Session] = request.app.state.session_factory
     session = open_session(factory, writes=_writes(request))
@@ -83,10 +98,13 @@ def get_session(request: Request) -> Iterator[Session]:
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """Return the settings the application was built with."""
     settings: Settings = request.app.state.settings
     return settings
@@ -102,11 +120,27 @@ def _unauthenticated(message: str) -> HTTPException:
     )
 
 
-def get_current_user(
+def _record_token_uses(factory: sessionmaker[Session]) -> None:
+    """Write the noted token uses in a transaction of their own; never fail anything."""
+    try:
+        with session_scope(factory) as session:
+            record_token_uses(session)
+    except SQLAlchemyError as exc:  # best effort: a later request notes the use again
+        logger.warning("token uses not recorded: %s", exc)
+
+
+async def get_current_user(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    background: BackgroundTasks,
 ) -> User:
     """Return the user whose API token the request carries.
+
+    A token checked a moment ago is recalled without SQL, in the event loop; otherwise it is
+    looked up in a worker thread. When the token's last use is due to be recorded, that is
+    written after the response, in a transaction of its own (best effort): a read request's
+    transaction writes nothing.
 
     Raises
     ------
@@ -120,7 +154,12 @@ def get_current_user(
             "POST /api/v1/auth/token."
         )
     secret = credentials.credentials.strip()
-    user = find_user_by_token(session, secret) if 0 < len(secret) <= 200 else None
+    user = None
+    if 0 < len(secret) <= 200:
+        user = recall_user_by_token(session, secret)
+        if user is None:
+            user = await run_in_threadpool(find_user_by_token, session, secret, defer_use=True)
+            background.add_task(_record_token_uses, request.app.state.session_factory)
     if user is None:
         raise _unauthenticated(
             "The API token is invalid, revoked or expired, or its user is deactivated; "
@@ -132,7 +171,7 @@ def get_current_user(
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_roles(*roles: Role) -> Callable[[User], User]:
+def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
     """Return a dependency that lets through only users with one of ``roles``.
 
     The returned function carries the roles in ``allowed_roles`` so a test can check that
@@ -140,7 +179,7 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
     """
     allowed = frozenset(roles)
 
-    def check_role(user: CurrentUser) -> User:
+    async def check_role(user: CurrentUser) -> User:  # async: no thread for a comparison
         if user.role not in allowed:
             names = ", ".join(sorted(role.value for role in allowed))
             raise PermissionDeniedError(

@@ -23,6 +23,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from kehu.analytics.persistence import load_model, save_model
@@ -39,6 +39,8 @@ from kehu.commerce import Order, OrderKind, OrderLine, Product
 from kehu.core import InvalidInputError, KehuError, Settings, utcnow
 from kehu.customers import Consent, Customer, current_consents
 from kehu.engagement import list_serving_feedback, record_impressions
+from kehu.jobs._paths import _model_dir, model_dir
+from kehu.jobs.outreach import spend_for_served
 from kehu.playbooks.restraint import (
     Candidate,
     ChannelStatus,
@@ -107,24 +109,6 @@ def load_order_lines(session: Session, *, until: dt.datetime | None = None) -> p
 
 
 # ------------------------------------------------------------------ where models live
-
-
-def model_dir(settings: Settings) -> Path:
-    """Return the folder of fitted models.
-
-    ``KEHU_MODEL_DIR`` when set; otherwise ``models/`` beside the SQLite file, or
-    ``<KEHU_DATA_DIR>/models`` for other databases.
-    """
-    return _model_dir(settings.model_dir, settings.database_url, settings.data_dir)
-
-
-def _model_dir(model_dir_setting: Path | None, database_url: str, data_dir: Path) -> Path:
-    if model_dir_setting is not None:
-        return Path(model_dir_setting)
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(str(url.database)).resolve().parent / "models"
-    return Path(data_dir) / "models"
 
 
 def recommender_path(settings: Settings) -> Path:
@@ -206,14 +190,25 @@ def train_recommender(
 # ------------------------------------------------------------------ loading for serving
 
 
+#: Lists of proposals remembered per process for the loaded model (least recently used go
+#: first; about 10 KB each at the default candidate count).
+MAX_REMEMBERED_PROPOSALS = 4096
+
+
 class _ModelCache:
-    """The loaded recommender, reloaded when its saved ``params.json`` changes."""
+    """The loaded recommender, reloaded when its saved ``params.json`` changes.
+
+    It also remembers the model's proposals per (customer, count): they depend on nothing but
+    the model, and computing them (reasons included) was a quarter of a served request. They
+    are forgotten with the model they came from.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: tuple[str, int, int] | None = None
         self._model: Recommender | None = None
         self._trained_at: dt.datetime | None = None
+        self._proposals: OrderedDict[tuple[int, int], list[Recommendation]] = OrderedDict()
 
     def get(self, path: Path) -> tuple[Recommender | None, dt.datetime | None]:
         marker = path / "params.json"
@@ -233,12 +228,30 @@ class _ModelCache:
                 if not isinstance(model, Recommender):
                     return self._model, self._trained_at
                 self._model, self._key = model, key
+                self._proposals.clear()
                 self._trained_at = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC)
             return self._model, self._trained_at
+
+    def proposals(self, model: Recommender, customer_id: int, k: int) -> list[Recommendation]:
+        """Return ``model.recommend(customer_id, k=k)``, remembered while ``model`` is loaded."""
+        key = (customer_id, k)
+        with self._lock:
+            found = self._proposals.get(key) if model is self._model else None
+            if found is not None:
+                self._proposals.move_to_end(key)
+                return list(found)
+        found = model.recommend(customer_id, k=k)
+        with self._lock:
+            if model is self._model:
+                self._proposals[key] = found
+                if len(self._proposals) > MAX_REMEMBERED_PROPOSALS:
+                    self._proposals.popitem(last=False)
+        return list(found)
 
     def clear(self) -> None:
         with self._lock:
             self._key, self._model, self._trained_at = None, None, None
+            self._proposals.clear()
 
 
 _cache = _ModelCache()
@@ -430,9 +443,11 @@ def plan_recommendations(
     history = [Event(e.kind, e.item_id, e.occurred_at, e.channel, e.serve_id) for e in feedback]
     products = {e.item_id: (e.product_id, e.item_name, e.category) for e in feedback}
     model, trained_at = load_recommender(settings)
-    n_candidates = min(k * CANDIDATE_FACTOR + len(products), 1000)
+    # Rounded up to a power of two: a customer's history grows with every list served, and
+    # the remembered proposals (per count) would otherwise never be asked for twice.
+    n_candidates = min(1 << (k * CANDIDATE_FACTOR + len(products) - 1).bit_length(), 1000)
     if model is not None:
-        proposals = model.recommend(customer_id, k=n_candidates)
+        proposals = _cache.proposals(model, customer_id, n_candidates)
         source = "recommender"
     else:
         proposals = popular_items(session, k=n_candidates, exclude=set())
@@ -487,6 +502,7 @@ def record_served(session: Session, served: Served) -> int:
 
     Idempotent by ``serve_id`` (see :func:`kehu.engagement.record_impressions`).
     """
+    spend_for_served(session, served)  # outreach lists spend the contact budget (issue 7 §5)
     if served.to_record:
         served.n_recorded = record_impressions(
             session,

@@ -63,22 +63,52 @@ def dumps_json(value: Any) -> str:
     return json.dumps(_finite(value), allow_nan=False)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+#: Connections an engine sized for ``connections`` users keeps beyond them, for background
+#: jobs (scheduled analyses, voice scoring, webhook delivery) running beside the requests.
+BACKGROUND_CONNECTIONS = 8
+#: Connections a PostgreSQL pool keeps open while idle; more are opened under load.
+PG_IDLE_CONNECTIONS = 10
+
+
+def _is_sqlite_memory(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.database in (None, "", ":memory:") or "mode=memory" in url
+
+
+def make_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with kehu's per-dialect settings.
 
     SQLite gets WAL, enforced foreign keys and a busy timeout; PostgreSQL gets a pre-pinged
     connection pool. On both, JSON columns store non-finite floats as ``null``
     (:func:`dumps_json`).
+
+    Parameters
+    ----------
+    connections
+        Size the pool for this many concurrent users (a server's request concurrency), plus
+        :data:`BACKGROUND_CONNECTIONS`: a pool smaller than the threads that wait on it lets
+        a flood of requests deadlock (every thread waiting for a connection held by a request
+        that waits for a thread). Default: SQLAlchemy's pool for SQLite (5 + 10 overflow),
+        10 + 20 for PostgreSQL. Explicit ``pool_size``/``max_overflow``/``poolclass`` win.
     """
     kwargs.setdefault("json_serializer", dumps_json)
     parsed = make_url(url)
+    sized = connections is not None and "poolclass" not in kwargs
     if parsed.get_backend_name() == "sqlite":
+        if sized and connections is not None and not _is_sqlite_memory(url):
+            # SQLite connections are cheap (a file handle): keep them all.
+            kwargs.setdefault("pool_size", connections)
+            kwargs.setdefault("max_overflow", BACKGROUND_CONNECTIONS)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    if "poolclass" not in kwargs:
+    if sized and connections is not None:
+        idle = min(PG_IDLE_CONNECTIONS, connections)
+        kwargs.setdefault("pool_size", idle)
+        kwargs.setdefault("max_overflow", connections + BACKGROUND_CONNECTIONS - idle)
+    elif "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)

@@ -1,5 +1,6 @@
 """Staff users, roles, departments and API tokens."""
 
+from kehu.users._token_cache import record_token_uses
 from kehu.users.errors import UserErrorCode
 from kehu.users.models import ApiToken, Department, Role, User
 from kehu.users.operations import (
@@ -18,6 +19,7 @@ from kehu.users.queries import (
     get_user_by_id,
     list_departments,
     list_users,
+    recall_user_by_token,
 )
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "get_user_by_id",
     "list_departments",
     "list_users",
+    "recall_user_by_token",
+    "record_token_uses",
     "revoke_api_token",
     "set_password",
     "set_user_active",

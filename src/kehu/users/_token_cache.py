@@ -8,6 +8,11 @@ request with it costs a dictionary lookup and a merge into the request's session
 Revoking the token or deactivating its user through :mod:`kehu.users.operations` forgets it at
 once in this process; other worker processes notice within :data:`TOKEN_CHECK_SECONDS`. The
 expiry is checked on every request.
+
+A token's use (``last_used_at``, kept to the minute) found due by a read request is only noted
+here (:func:`note_use`) and written later in a short transaction of its own
+(:func:`record_token_uses`): the read request's transaction then writes nothing, so on SQLite
+it can never be refused as busy for the sake of a timestamp.
 """
 
 import threading
@@ -15,10 +20,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import inspect
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import inspect, or_, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from kehu.users.models import User
+from kehu.users.models import ApiToken, User
 
 #: How long a token found valid is trusted without looking at the database again.
 TOKEN_CHECK_SECONDS = 2.0
@@ -37,6 +42,8 @@ class CheckedToken:
 
 _lock = threading.Lock()
 _checked: dict[str, CheckedToken] = {}
+#: Token id -> when it was last used, not yet written (:func:`record_token_uses`).
+_uses: dict[int, datetime] = {}
 
 
 def detached_copy(user: User) -> User:
@@ -81,3 +88,34 @@ def forget_all() -> None:
     """Forget every token."""
     with _lock:
         _checked.clear()
+
+
+def note_use(token_id: int, at: datetime) -> None:
+    """Note that a token was used at ``at``, for :func:`record_token_uses` to write."""
+    with _lock:
+        if len(_uses) >= MAX_REMEMBERED:
+            _uses.clear()
+        _uses[token_id] = max(at, _uses.get(token_id, at))
+
+
+def record_token_uses(session: Session) -> int:
+    """Write the noted token uses into ``session`` (never moving one back); return how many.
+
+    The uses are taken out of the notes first: a caller whose transaction then fails loses
+    them, which is harmless (a token still in use is noted again within
+    :data:`TOKEN_CHECK_SECONDS`, its stored use being older than a minute).
+    """
+    with _lock:
+        taken = dict(_uses)
+        _uses.clear()
+    for token_id, at in sorted(taken.items()):
+        session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == token_id,
+                or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < at),
+            )
+            .values(last_used_at=at)
+            .execution_options(synchronize_session=False)
+        )
+    return len(taken)

@@ -39,12 +39,17 @@ def list_departments(session: Session) -> Sequence[Department]:
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
-def find_user_by_token(session: Session, secret: str) -> User | None:
+def find_user_by_token(session: Session, secret: str, *, defer_use: bool = False) -> User | None:
     """Return the active user owning a valid (unrevoked, unexpired) token, or ``None``.
 
     A token found valid in the last :data:`kehu.users._token_cache.TOKEN_CHECK_SECONDS` is not
     looked up again (see :mod:`kehu.users._token_cache`); its user is merged into ``session``
     without a query.
+
+    The token's ``last_used_at`` (kept to the minute) is set in ``session``, or with
+    ``defer_use=True`` only noted, for :func:`record_token_uses` to write in a transaction
+    of its own: a read request then never writes (on SQLite a read transaction that
+    writes can be refused as busy).
     """
     token_hash = hash_token(secret)
     now = utcnow()
@@ -68,6 +73,21 @@ def find_user_by_token(session: Session, secret: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
         # Recorded to the minute: a read request then writes nothing (a write per request
         # made concurrent reads queue for SQLite's single writer).
-        token.last_used_at = now
+        if defer_use:
+            _token_cache.note_use(token.id, now)
+        else:
+            token.last_used_at = now
     _token_cache.remember(token_hash, user, token.expires_at)
     return user
+
+
+def recall_user_by_token(session: Session, secret: str) -> User | None:
+    """Return the token's user if the token was found valid a moment ago, else ``None``.
+
+    Runs no SQL (see :mod:`kehu.users._token_cache`), so an async caller may use it without a
+    thread; ``None`` means "look it up" (:func:`find_user_by_token`), not "invalid".
+    """
+    checked = _token_cache.recall(hash_token(secret))
+    if checked is None or (checked.expires_at is not None and checked.expires_at <= utcnow()):
+        return None
+    return session.merge(checked.user, load=False)

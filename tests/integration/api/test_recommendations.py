@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event as sql_event
 from sqlalchemy import func, select
 
+from kehu.analytics.recommend import Recommender
 from kehu.commerce import LineInput, Product
 from kehu.core import utcnow
 from kehu.customers import record_consent
@@ -293,6 +294,25 @@ def test_a_trained_model_is_served_with_reasons_and_reloaded_when_retrained(
     assert tea["reasons"][0]["text"].startswith("You bought TEA on 2010-03-")
     assert "HONEY" not in [i["item_id"] for i in body["data"]]
     assert "HONEY" in [i["item_id"] for i in second.json()["data"]]
+
+
+def test_proposals_are_remembered_while_the_model_is_loaded(
+    client, app, session, admin, shop, monkeypatch
+):
+    assert train_recommender(session, settings=app.state.settings).trained
+    first = client.get(URL.format(shop[0].id), params={"channel": "console"}, headers=admin)
+
+    def not_again(self, customer_id, **kwargs):
+        raise AssertionError("the model was asked again")
+
+    monkeypatch.setattr(Recommender, "recommend", not_again)
+    again = client.get(URL.format(shop[0].id), params={"channel": "console"}, headers=admin)
+
+    assert first.status_code == again.status_code == 200
+    assert [i["item_id"] for i in again.json()["data"]] == [
+        i["item_id"] for i in first.json()["data"]
+    ]
+    assert again.json()["data"][0]["reasons"] == first.json()["data"][0]["reasons"]
 
 
 def test_training_without_sales_says_why(session, test_settings, tmp_path):

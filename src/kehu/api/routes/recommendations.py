@@ -24,6 +24,7 @@ from kehu.api.access import access_customer_by_id
 from kehu.api.deps import Editor, Reader, SessionDep, SettingsDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import DbId
+from kehu.jobs.outreach import count_reported_impressions
 from kehu.jobs.recommend import MAX_K, Served, plan_recommendations, record_served
 from kehu.playbooks.restraint import Withheld
 from kehu.store import WRITE_OPTIONS
@@ -58,7 +59,8 @@ class WithheldPublic(BaseModel):
     item_id: str | None
     reason: str = Field(
         examples=["ignored"],
-        description="ignored, dismissed, category_ignored, fatigue, no_consent or frequency_cap",
+        description="ignored, dismissed, category_ignored, fatigue, no_consent, frequency_cap "
+        "or contact_budget (an e-mail/SMS/WeChat list the contact budget refused)",
     )
     until: datetime | None
 
@@ -219,9 +221,12 @@ def record_events(
     the newest impression or click of the same item within the attribution window
     (``KEHU_RECS_ATTRIBUTION_DAYS``, 7 by default).
     """
-    return engagement.record_recommendation_events(
+    result = engagement.record_recommendation_events(
         session,
         body.events,
         actor=api_actor(user),
         attribution_days=settings.recs_attribution_days,
     )
+    # Lists another system sent out (e-mail, SMS, WeChat) count against the contact budget.
+    count_reported_impressions(session, body.events, actor=api_actor(user))
+    return result
