@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import kehu.models  # noqa: F401 - registers every table (merges follow every customer reference)
 from kehu import __version__
+from kehu._concurrency import ConcurrencyLimit
 from kehu.core import Settings, get_settings
 from kehu.store import make_engine, make_session_factory
 
@@ -29,24 +30,23 @@ def create_app(
         a factory bound to a connection whose transaction is rolled back afterwards.
     """
     from kehu import api, web  # delivery layers, imported late so `kehu version` stays light
-    from kehu.jobs.schedule import start_scheduler, stop_scheduler
-    from kehu.jobs.voice import start_voice_scheduler, stop_voice_scheduler
+    from kehu.jobs.schedule import start_jobs, stop_jobs
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The value analysis runs on a schedule inside the server (KEHU_ANALYZE_EVERY_HOURS).
-        start_scheduler(app)
-        # Voice scoring too (KEHU_VOICE_SCORE_EVERY_MINUTES): new posts scored within a period.
-        start_voice_scheduler(app)
+        # Periodic jobs inside the server (jobs/schedule.py): value -> health -> playbooks
+        # (KEHU_ANALYZE_EVERY_HOURS), health and playbooks on their own periods, voice scoring.
+        start_jobs(app)
         try:
             yield
         finally:
-            stop_voice_scheduler(app)
-            stop_scheduler(app)
+            stop_jobs(app)
 
     settings = settings or get_settings()
     if session_factory is None:
-        session_factory = make_session_factory(make_engine(settings.database_url))
+        session_factory = make_session_factory(
+            make_engine(settings.database_url, connections=settings.server_concurrency)
+        )
     app = FastAPI(
         title="kehu",
         version=__version__,
@@ -59,6 +59,8 @@ def create_app(
     app.state.session_factory = session_factory
     api.install(app)
     web.install(app)
+    # Outermost: a flood waits here, in the event loop, not for threads or connections.
+    app.add_middleware(ConcurrencyLimit, limit=settings.server_concurrency)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

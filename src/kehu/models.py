@@ -31,6 +31,7 @@ from kehu.service.models import (
     TicketMessage,
 )
 from kehu.store import Base
+from kehu.throttle.models import LoginFailure
 from kehu.users.models import ApiToken, Department, User
 from kehu.value.models import CustomerValue, ValueRun
 from kehu.voice.models import (
@@ -44,6 +45,12 @@ from kehu.voice.models import (
     PollVote,
     Post,
     VoiceSettings,
+)
+from kehu.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
 )
 
 metadata = Base.metadata
@@ -71,6 +78,7 @@ __all__ = [
     "ImportMapping",
     "ImportRun",
     "Interaction",
+    "LoginFailure",
     "Mention",
     "Order",
     "OrderLine",
@@ -95,5 +103,9 @@ __all__ = [
     "User",
     "ValueRun",
     "VoiceSettings",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "metadata",
 ]

@@ -20,8 +20,10 @@ from kehu.api.routes import (
     users,
     value,
     voice,
+    webhooks,
 )
 from kehu.api.schemas import ErrorPublic
+from kehu.api.security import SecurityHeadersMiddleware
 
 API_PREFIX = "/api/v1"
 
@@ -55,6 +57,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     voice.router,
     health.router,
     relations.router,
+    webhooks.router,
 )
 
 
@@ -84,6 +87,8 @@ def install(app: FastAPI) -> None:
     application-wide handlers, so the console keeps its own error pages.
     """
     app.include_router(build_router(), generate_unique_id_function=operation_id)
+    # Security headers on every response of the app, console and static files included.
+    app.add_middleware(SecurityHeadersMiddleware)
 
 
 __all__ = ["API_PREFIX", "ERROR_RESPONSES", "ROUTERS", "build_router", "install", "operation_id"]

@@ -35,6 +35,14 @@ def analyze_command(
         int | None,
         typer.Option("--holdout-weeks", help="Holdout check length; 0 skips it", min=0, max=260),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="Summarise the orders on duckdb or spark (with --input)"),
+    ] = None,
+    input_dir: Annotated[
+        str | None,
+        typer.Option("--input", help="Parquet directory from `kehu export parquet`"),
+    ] = None,
 ) -> None:
     """Compute CLV, P(alive), value tiers, RFM segments and VIP owners for every customer."""
     from kehu import value
@@ -50,8 +58,10 @@ def analyze_command(
                 f"[red]Error:[/red] --as-of must be a date like 2011-12-09, not {as_of!r}."
             )
             raise typer.Exit(1) from None
+    from kehu.batch import engine_orders
+
     try:
-        with open_session() as session:
+        with open_session() as session, engine_orders(engine, input_dir, as_of=day) as computed:
             with console.status("Scoring customer value..."):
                 run = run_value_analysis(
                     session,
@@ -61,6 +71,7 @@ def analyze_command(
                     discount_rate_annual=settings.value_discount_rate_annual,
                     vip_share=vip_share if vip_share is not None else settings.vip_share,
                     holdout_weeks=holdout_weeks,
+                    computed=computed,
                 )
             if run.status != value.ValueRunStatus.SUCCEEDED:
                 err_console.print(f"[red]Run {run.id} failed.[/red] {run.message}")

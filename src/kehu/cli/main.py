@@ -6,7 +6,18 @@ import typer
 from rich.table import Table
 
 from kehu import __version__
-from kehu.cli import clv, health, recommend, relations, service, text, users, voice
+from kehu.cli import (
+    clv,
+    export,
+    health,
+    recommend,
+    relations,
+    service,
+    text,
+    users,
+    voice,
+    webhooks,
+)
 from kehu.cli._context import console, err_console, open_session
 from kehu.cli.analyze import analyze_command
 from kehu.cli.imports import import_command
@@ -25,9 +36,11 @@ app.add_typer(service.train_app, name="train")
 app.add_typer(service.service_app, name="service")
 app.add_typer(text.app, name="text")
 app.add_typer(voice.app, name="voice")
+app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(health.app, name="health")
 app.add_typer(relations.rules_app, name="rules")
 app.add_typer(relations.relations_app, name="relations")
+app.add_typer(export.app, name="export")
 app.command("import")(import_command)
 app.command("analyze")(analyze_command)
 
@@ -100,6 +113,29 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _refuse_bad_settings() -> None:
+    """Stop with the settings' own message (e.g. a placeholder secret in production)."""
+    from pydantic import ValidationError
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            err_console.print(
+                f"[red]Refusing to start:[/red] {error['msg'].removeprefix('Value error, ')}"
+            )
+        raise typer.Exit(2) from None
+
+
+def _start_webhook_worker() -> None:
+    """Deliver webhooks from a thread of this process (one however many workers serve)."""
+    from kehu.jobs.webhooks import start_webhook_worker
+    from kehu.store import make_engine, make_session_factory
+
+    settings = get_settings()
+    start_webhook_worker(settings, make_session_factory(make_engine(settings.database_url)))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -112,7 +148,9 @@ def serve(
     """Serve the console and the API (http://HOST:PORT/, API docs at /docs)."""
     import uvicorn
 
+    _refuse_bad_settings()
     _migrate()
+    _start_webhook_worker()
     console.print(
         f"Serving kehu on [bold]http://{host}:{port}/[/bold] (API docs: /docs). Ctrl+C stops."
     )
@@ -161,6 +199,11 @@ def demo(
         )
     console.print(
         f"{summary.n_customers:,} customers, {summary.n_orders:,} orders in {_safe_url(url)}."
+    )
+    stages = ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in summary.stages.items())
+    console.print(
+        f"{summary.n_tickets:,} tickets, {summary.n_posts:,} posts, "
+        f"{summary.n_open_tasks:,} open tasks; health stages: {stages or 'none yet'}."
     )
     table = Table("sign in as", "role", "password", title="Demo logins")
     for email, _name, role, _dept in DEMO_USERS:

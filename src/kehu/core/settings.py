@@ -8,6 +8,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-in-production"  # noqa: S105 - a placeholder refused outside development
+#: The shortest secret key production accepts (it signs the console's session cookies).
+MIN_SECRET_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -30,6 +32,16 @@ class Settings(BaseSettings):
     default_locale: Literal["en", "zh-CN"] = "en"
     default_currency: str = "GBP"
     data_dir: Path = Path(".")
+    # Serving under load (issue 4 §3): requests handled at once per server process; the
+    # database pool and the worker threads are sized from it, so a flood queues instead of
+    # deadlocking on connections.
+    server_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="Requests a `kehu serve` process handles at once (more wait their turn); "
+        "its database pool holds this many connections plus a few for background jobs.",
+    )
     # Customer value (``kehu analyze`` and its schedule inside ``kehu serve``).
     analyze_every_hours: float = Field(
         default=24, ge=0, description="Hours between value analyses in `kehu serve`; 0 = off."
@@ -45,6 +57,20 @@ class Settings(BaseSettings):
     )
     health_alert_risk: float = Field(
         default=0.5, gt=0, le=1, description="Churn risk at which a VIP's owner gets a task."
+    )
+    health_every_minutes: float = Field(
+        default=0,
+        ge=0,
+        le=30 * 24 * 60,
+        description="Minutes between health analyses in `kehu serve` on their own; "
+        "0 = only after each scheduled value analysis.",
+    )
+    relations_every_minutes: float = Field(
+        default=0,
+        ge=0,
+        le=30 * 24 * 60,
+        description="Minutes between playbook runs (cadence, reminders, surprises, rules) in "
+        "`kehu serve` on their own; 0 = only after each scheduled value analysis.",
     )
     # Voice of the customer (issue 6): sentiment + spread-risk scoring inside `kehu serve`.
     voice_score_every_minutes: float = Field(
@@ -82,12 +108,36 @@ class Settings(BaseSettings):
         description="A ticket reopened within this many days is not solved.",
     )
 
+    # Webhooks out (issue 9 §3): delivery inside `kehu serve`, retries, disabling.
+    webhook_deliver_every_seconds: float = Field(
+        default=5, ge=0, le=3600, description="Seconds between webhook delivery turns; 0 = off."
+    )
+    webhook_max_attempts: int = Field(default=10, ge=1, le=100)
+    webhook_backoff_base_s: float = Field(
+        default=30, gt=0, le=86400, description="Wait after a first failure; doubles each time."
+    )
+    webhook_backoff_max_s: float = Field(default=6 * 3600, gt=0, le=7 * 86400)
+    webhook_disable_after_failures: int = Field(
+        default=20, ge=1, le=10_000, description="Consecutive failures that disable a webhook."
+    )
+    webhook_timeout_s: float = Field(default=10, gt=0, le=120)
+    # Login throttling (issue 9 §4): failed logins per account and per client address.
+    login_window_s: int = Field(default=15 * 60, ge=1, le=86400)
+    login_max_failures_per_account: int = Field(default=5, ge=1, le=10_000)
+    login_max_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
+
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":
         if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
             raise ValueError(
                 "KEHU_SECRET_KEY is still the placeholder; set a long random value "
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+            )
+        if self.environment == "production" and len(self.secret_key) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"KEHU_SECRET_KEY is shorter than {MIN_SECRET_CHARS} characters; set a long "
+                "random value (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)."
             )
         return self
 

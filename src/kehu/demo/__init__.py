@@ -4,10 +4,11 @@
 """
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -62,6 +63,11 @@ class DemoSummary:
     n_rows_imported: int
     n_row_errors: int
     value_run: ValueRun | None = None
+    n_tickets: int = 0
+    n_posts: int = 0
+    #: Customers per relationship-health stage (stages with none left out).
+    stages: dict[str, int] = field(default_factory=dict)
+    n_open_tasks: int = 0
 
 
 def demo_file() -> Path:
@@ -202,4 +208,23 @@ def seed_demo(session: Session) -> DemoSummary:
         n_orders=session.scalar(select(func.count()).select_from(Order)) or 0,
         n_rows_imported=n_rows,
         n_row_errors=n_errors,
+        **_feature_counts(session),
     )
+
+
+def _feature_counts(session: Session) -> dict[str, Any]:
+    """Count what the feature demos left: tickets, posts, health stages, open tasks."""
+    from kehu.health import stage_summary
+    from kehu.relations import Task, TaskStatus
+    from kehu.service import Ticket
+    from kehu.voice import Post
+
+    def count(model: Any, *where: Any) -> int:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+    return {
+        "n_tickets": count(Ticket),
+        "n_posts": count(Post),
+        "stages": {s.stage.value: s.n_customers for s in stage_summary(session) if s.n_customers},
+        "n_open_tasks": count(Task, Task.status == TaskStatus.OPEN),
+    }

@@ -32,6 +32,7 @@ def install(app: FastAPI) -> None:
         service,
         value,
         voice,
+        webhooks,
     )
 
     settings: Settings = app.state.settings
@@ -57,6 +58,7 @@ def install(app: FastAPI) -> None:
         voice,
         health,
         relations,
+        webhooks,
     ):
         app.include_router(module.router, include_in_schema=False)
     install_error_handlers(app)

@@ -10,6 +10,7 @@ from tests.factories import ACTOR, make_customer, make_order
 from tests.factories.relations import make_relations
 from tests.factories.service import make_desk, make_ticket
 from tests.factories.voice import make_voice
+from tests.factories.webhooks import make_webhook
 from tests.integration.api.conftest import api_routes, row_counts
 
 ALL = {"admin", "manager", "agent", "owner"}
@@ -296,7 +297,7 @@ CASES = [
     (
         "POST",
         "/api/v1/relations/service-reminders",
-        {"label": "Descale", "after_days": 90, "category": "Kettles"},
+        {"label": "Descale", "after_days": 90, "category": "Toasters"},
         MANAGERS,
         201,
     ),
@@ -356,6 +357,21 @@ CASES = [
     ("POST", "/api/v1/relations/rules/dry-run", None, MANAGERS, 200),
     ("POST", "/api/v1/relations/runs", {"dry_run": True}, MANAGERS, 201),
     # --- end relationship playbooks ---
+    ("GET", "/api/v1/webhooks/event-types", None, ADMINS, 200),
+    ("GET", "/api/v1/webhooks/subscriptions", None, ADMINS, 200),
+    (
+        "POST",
+        "/api/v1/webhooks/subscriptions",
+        {"name": "erp", "url": "https://example.com/erp", "event_types": ["*"]},
+        ADMINS,
+        201,
+    ),
+    ("GET", "/api/v1/webhooks/subscriptions/{subscription}", None, ADMINS, 200),
+    ("PATCH", "/api/v1/webhooks/subscriptions/{subscription}", {"is_active": False}, ADMINS, 200),
+    ("POST", "/api/v1/webhooks/subscriptions/{subscription}/rotate-secret", None, ADMINS, 200),
+    ("DELETE", "/api/v1/webhooks/subscriptions/{subscription}", None, ADMINS, 204),
+    ("GET", "/api/v1/webhooks/deliveries", None, ADMINS, 200),
+    ("POST", "/api/v1/webhooks/deliveries/{delivery}/retry", None, ADMINS, 200),
 ]
 
 
@@ -391,10 +407,12 @@ def test_role_decides_and_a_refused_write_changes_nothing(
     ticket = make_ticket(session, customer_id=customer.id)
     voice = make_voice(session)
     relations = make_relations(session, customer.id)
+    webhook = make_webhook(session)
     session.commit()
     ids = {
         **voice,
         **relations,
+        **webhook,
         "ticket": ticket.id,
         "category": desk.leaves["card_arrival"].id,
         "policy": desk.policy.id,
@@ -448,6 +466,8 @@ def test_the_matrix_covers_every_route():
         "{reminder_id}": "{reminder}",
         "{gift_id}": "{gift}",
         "{referral_id}": "{referral}",
+        "{subscription_id}": "{subscription}",
+        "{delivery_id}": "{delivery}",
     }
     routes = set()
     for method, path, _ in api_routes():

@@ -1,5 +1,7 @@
 """The `kehu` command line against a real SQLite file."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -99,6 +101,10 @@ def test_demo_loads_real_data_once(db_url):
 
     assert first.exit_code == 0, first.output
     assert "admin@kehu.local" in first.output
+    # The summary names what every feature demo left (issue 7 §8: the demo shows each).
+    said = " ".join(first.output.split())
+    assert re.search(r"[1-9][\d,]* tickets, [1-9][\d,]* posts, [1-9][\d,]* open tasks", said)
+    assert re.search(r"health stages: .*lapsed [1-9]", said), said
     assert second.exit_code == 0, second.output
     assert "already loaded; nothing changed" in second.output
     engine = make_engine(db_url)
