@@ -70,27 +70,35 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
-    """A fresh schema on the test PostgreSQL server, migrated to head, dropped afterwards."""
+def migrated_pg_schema(prefix: str = "kehu_test") -> Iterator[str]:
+    """Yield the URL of a fresh PostgreSQL schema migrated to head; drop it afterwards.
+
+    A generator for fixtures: ``yield from migrated_pg_schema("kehu_mine")``.
+    """
     admin = make_engine(pg_base_url())
     try:
         with admin.connect() as connection:
             connection.execute(text("select 1"))
     except Exception as exc:
         pytest.fail(f"Cannot reach PostgreSQL at {pg_base_url()}: {exc}\n{PG_HELP}", pytrace=False)
-    schema = f"kehu_test_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine, url = _pg_schema_engine(schema)
     engine.dispose()
-    upgrade_to_head(url)
     try:
+        upgrade_to_head(url)
         yield url
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL server, migrated to head, dropped afterwards."""
+    yield from migrated_pg_schema("kehu_test")
 
 
 @pytest.fixture(

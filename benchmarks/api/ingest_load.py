@@ -36,17 +36,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _serving import demo_admin_token, group_cpu_seconds, percentile, wait_up
 
-ADMIN = "admin@kehu.local"
 KINDS = ["impression"] * 14 + ["click"] * 4 + ["add_to_cart", "dismiss"]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 async def _request(
@@ -132,36 +125,9 @@ async def _drive(args: argparse.Namespace, token: str, plan: dict[str, Any]) -> 
         "errors": errors,
         "requests_per_s": round(len(latencies) / elapsed, 1),
         "events_per_s": round(len(acknowledged) / elapsed, 1),
-        "latency_ms": {f"p{q}": round(_percentile(latencies, q), 2) for q in (50, 95, 99)}
+        "latency_ms": {f"p{q}": round(percentile(latencies, q), 2) for q in (50, 95, 99)}
         | {"max": round(max(latencies, default=float("nan")), 2)},
     }
-
-
-def _group_cpu_seconds(group: int) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group:
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
-def _wait_up(url: str, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"kehu serve did not answer on {url} within {seconds} s")
 
 
 def _stored(database_url: str, prefix: str) -> set[str]:
@@ -180,22 +146,6 @@ def _stored(database_url: str, prefix: str) -> set[str]:
         stored = set(rows)
     engine.dispose()
     return stored
-
-
-def _token(database_url: str) -> str:
-    """Create an API token for the demo admin (in the database: the login is not measured)."""
-    from kehu.core import Actor
-    from kehu.store import make_engine, make_session_factory, session_scope
-    from kehu.users import create_api_token, find_user_by_email
-
-    engine = make_engine(database_url)
-    with session_scope(make_session_factory(engine)) as session:
-        admin = find_user_by_email(session, ADMIN)
-        if admin is None:
-            raise SystemExit(f"no {ADMIN} in the store: is it a kehu demo store?")
-        _, secret = create_api_token(session, admin, name="load", actor=Actor.system("bench"))
-    engine.dispose()
-    return secret
 
 
 def _plan(database_url: str) -> dict[str, Any]:
@@ -263,13 +213,13 @@ def main() -> None:
         start_new_session=True,
     )
     try:
-        _wait_up(url)
-        token = _token(database_url)
+        wait_up(url)
+        token = demo_admin_token(database_url)
         plan = _plan(database_url)
         plan_file = store / "ingest-plan.json"
         plan_file.write_text(json.dumps(plan))
         time.sleep(3)  # let every worker finish starting
-        cpu_before = _group_cpu_seconds(server.pid)
+        cpu_before = group_cpu_seconds(server.pid)
         driver = subprocess.run(  # noqa: S603 - our own interpreter and this file
             [
                 *[sys.executable, __file__, "--seconds", str(args.seconds)],
@@ -282,7 +232,7 @@ def main() -> None:
             timeout=args.seconds + 120,
         )
         result = json.loads(driver.stdout.strip().splitlines()[-1])
-        result["server_cpu_s"] = round(_group_cpu_seconds(server.pid) - cpu_before, 2)
+        result["server_cpu_s"] = round(group_cpu_seconds(server.pid) - cpu_before, 2)
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:

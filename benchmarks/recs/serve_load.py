@@ -152,16 +152,8 @@ from typing import Any
 
 import httpx
 
-ADMIN = ("admin@kehu.local", "kehu-demo-2026")
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return ordered[index]
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _serving import demo_admin_token, group_cpu_seconds, percentile, wait_up
 
 #: Requests in flight at most; beyond that the driver counts the request as dropped rather than
 #: queue without bound (a stalled server must not stall the driver).
@@ -182,9 +174,9 @@ def _summary() -> dict[str, Any]:
         "n_ok": len(latencies),
         "errors": _STATE["errors"],
         "achieved_rate": round(len(latencies) / elapsed, 1),
-        "latency_ms_from_due": {f"p{q}": round(_percentile(latencies, q), 2) for q in (50, 95, 99)}
+        "latency_ms_from_due": {f"p{q}": round(percentile(latencies, q), 2) for q in (50, 95, 99)}
         | {"max": round(max(latencies, default=float("nan")), 2)},
-        "latency_ms_from_sent": {f"p{q}": round(_percentile(service, q), 2) for q in (50, 95, 99)},
+        "latency_ms_from_sent": {f"p{q}": round(percentile(service, q), 2) for q in (50, 95, 99)},
     }
 
 
@@ -325,30 +317,13 @@ def _kehu(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _group_cpu_seconds(group: int) -> float:
-    """Return the CPU seconds (user + system) of every live process in a process group."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # Fields after the command: state(0) ppid(1) pgrp(2) ... utime(11) stime(12).
-        if int(fields[2]) == group:
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
 def _wait_idle(group: int, seconds: float = 120) -> None:
     """Wait until the server's processes use under a tenth of a core (all workers started)."""
     deadline = time.monotonic() + seconds
-    before = _group_cpu_seconds(group)
+    before = group_cpu_seconds(group)
     while time.monotonic() < deadline:
         time.sleep(1)
-        now = _group_cpu_seconds(group)
+        now = group_cpu_seconds(group)
         if now - before < 0.1:
             return
         before = now
@@ -371,33 +346,6 @@ def _warm_up(url: str, headers: dict[str, str], ids: list[int]) -> None:
                 )
 
     asyncio.run(warm())
-
-
-def _token(database_url: str) -> str:
-    """Create an API token for the demo admin in the database (the login is not measured)."""
-    from kehu.core import Actor
-    from kehu.store import make_engine, make_session_factory, session_scope
-    from kehu.users import create_api_token, find_user_by_email
-
-    engine = make_engine(database_url)
-    with session_scope(make_session_factory(engine)) as session:
-        admin = find_user_by_email(session, ADMIN[0])
-        if admin is None:
-            raise SystemExit(f"no {ADMIN[0]} in the store: is it a kehu demo store?")
-        _, secret = create_api_token(session, admin, name="load", actor=Actor.system("bench"))
-    engine.dispose()
-    return secret
-
-
-def _wait_up(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/login", timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise SystemExit(f"kehu serve did not answer on {url} within {seconds} s")
 
 
 def main() -> None:
@@ -479,8 +427,8 @@ def main() -> None:
         start_new_session=True,
     )
     try:
-        _wait_up(url)
-        token = _token(env["KEHU_DATABASE_URL"])
+        wait_up(url)
+        token = demo_admin_token(env["KEHU_DATABASE_URL"])
         headers = {"Authorization": f"Bearer {token}"}
         ids: list[int] = []
         for offset in range(0, 1000, 100):
@@ -495,7 +443,7 @@ def main() -> None:
         _warm_up(url, headers, ids[:200])
         ids_file = store / "load-ids.json"
         ids_file.write_text(json.dumps(ids))
-        server_cpu_before = _group_cpu_seconds(server.pid)
+        server_cpu_before = group_cpu_seconds(server.pid)
         driver = subprocess.run(  # noqa: S603 - our own interpreter and this file
             [
                 sys.executable,
@@ -520,7 +468,7 @@ def main() -> None:
             timeout=args.seconds + 120,
         )
         result = json.loads(driver.stdout.strip().splitlines()[-1])
-        result["server_cpu_s"] = round(_group_cpu_seconds(server.pid) - server_cpu_before, 2)
+        result["server_cpu_s"] = round(group_cpu_seconds(server.pid) - server_cpu_before, 2)
         result["server_cpu_ms_per_request"] = round(
             1000 * result["server_cpu_s"] / max(result["n_ok"], 1), 2
         )

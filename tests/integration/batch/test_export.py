@@ -1,7 +1,6 @@
 """``kehu export parquet`` on SQLite and PostgreSQL: what the store holds, as Parquet."""
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -9,7 +8,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -18,7 +16,7 @@ from kehu.cli.main import app
 from kehu.commerce import LineInput
 from kehu.core import InvalidInputError, get_settings
 from kehu.store import make_engine, upgrade_to_head
-from tests.conftest import _pg_schema_engine, pg_base_url
+from tests.conftest import migrated_pg_schema
 from tests.factories import make_customer, make_order
 
 
@@ -34,19 +32,7 @@ def store_url(
         upgrade_to_head(url)
         yield url
         return
-    admin = make_engine(pg_base_url())
-    schema = f"kehu_export_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine, url = _pg_schema_engine(schema)
-    engine.dispose()
-    try:
-        upgrade_to_head(url)
-        yield url
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield from migrated_pg_schema("kehu_export")
 
 
 @pytest.fixture(scope="module")

@@ -5,15 +5,13 @@ tests need what other connections and processes see, so each gets a fresh SQLite
 fresh PostgreSQL schema, migrated to head and dropped afterwards.
 """
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from kehu.store import make_engine, upgrade_to_head
-from tests.conftest import _pg_schema_engine, pg_base_url
+from kehu.store import upgrade_to_head
+from tests.conftest import migrated_pg_schema
 from tests.integration.api.conftest import admin, app, client, staff
 
 __all__ = ["admin", "app", "client", "staff"]  # the API's fixtures, used here too
@@ -27,26 +25,10 @@ def own_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
         upgrade_to_head(url)
         yield url
         return
-    yield from _own_pg_schema()
+    yield from migrated_pg_schema("kehu_trust")
 
 
 @pytest.fixture
 def own_pg_url() -> Iterator[str]:
     """A PostgreSQL schema migrated to head that only this test uses."""
-    yield from _own_pg_schema()
-
-
-def _own_pg_schema() -> Iterator[str]:
-    admin = make_engine(pg_base_url())
-    schema = f"kehu_trust_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine, url = _pg_schema_engine(schema)
-    engine.dispose()
-    try:
-        upgrade_to_head(url)
-        yield url
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield from migrated_pg_schema("kehu_trust")
