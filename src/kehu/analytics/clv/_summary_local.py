@@ -20,22 +20,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kehu.analytics._base import arrow_values, numpy_values
+from kehu.analytics._base import _NUMPY_TYPES, arrow_values, numpy_values
 
 #: Sorted rows are summarised in slices of about this many rows, cut between customers, so
 #: that the per-slice work arrays stay small next to the input (ten million customers).
 _ROWS_PER_SLICE = 500_000
 _EPOCH = dt.date(1970, 1, 1)
-_NUMPY_INTEGERS = {
-    pa.int8(): np.int8,
-    pa.int16(): np.int16,
-    pa.int32(): np.int32,
-    pa.int64(): np.int64,
-    pa.uint8(): np.uint8,
-    pa.uint16(): np.uint16,
-    pa.uint32(): np.uint32,
-    pa.uint64(): np.uint64,
-}
+_NUMPY_INTEGERS = {k: v for k, v in _NUMPY_TYPES.items() if pa.types.is_integer(k)}
 _OUTPUT_DTYPES = {
     "frequency": np.int64,
     "recency": np.float64,
