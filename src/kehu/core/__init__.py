@@ -1,5 +1,7 @@
 """Domain-free building blocks: settings, clock, actor, errors, money."""
 
+from typing import TYPE_CHECKING, Any
+
 from kehu.core.actor import Actor
 from kehu.core.clock import as_utc, utcnow
 from kehu.core.errors import (
@@ -10,7 +12,20 @@ from kehu.core.errors import (
     PermissionDeniedError,
 )
 from kehu.core.money import to_money
-from kehu.core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from kehu.core.settings import Settings, get_settings
+
+
+def __getattr__(name: str) -> Any:
+    # Settings load pydantic (~0.1 s): imported on first use, so the analytics (a CLV fit in a
+    # notebook, the batch benchmarks) do not pay for them.
+    if name in {"Settings", "get_settings"}:
+        from kehu.core import settings
+
+        return getattr(settings, name)
+    raise AttributeError(f"module 'kehu.core' has no attribute {name!r}")
+
 
 __all__ = [
     "Actor",
