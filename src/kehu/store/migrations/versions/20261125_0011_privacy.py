@@ -1,4 +1,4 @@
-"""service desk additions (issue 5) -- RESERVED SLOT, fill in or leave empty
+"""privacy (issue 9 §2): erasure, automated-decision opt-out, retention -- RESERVED SLOT
 
 Revision ID: 0011
 Revises: 0010
