@@ -54,7 +54,22 @@ class Customer(TimestampMixin, Base):
     """One customer, whatever the channels they reach us through."""
 
     __tablename__ = "customers"
-    __table_args__ = (Index("ix_customers_name", "name"),)
+    __table_args__ = (
+        Index("ix_customers_name", "name"),
+        # "My customers" and the owner filter count an owner's live book (migration 0008).
+        Index("ix_customers_owner_merged", "owner_id", "merged_into_id"),
+        # Substring search (``ILIKE '%...%'``) at millions of customers: trigram indexes,
+        # PostgreSQL only (migration 0008).
+        *(
+            Index(
+                f"ix_customers_{column}_trgm",
+                column,
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+            ).ddl_if(dialect="postgresql")
+            for column in ("name", "email", "phone")
+        ),
+    )
 
     id: Mapped[IdPK]
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
@@ -80,7 +95,15 @@ class Identity(TimestampMixin, Base):
     """A handle that points at exactly one customer (an e-mail, a WeChat openid...)."""
 
     __tablename__ = "identities"
-    __table_args__ = (UniqueConstraint("kind", "value"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "value"),
+        Index(
+            "ix_identities_value_trgm",
+            "value",
+            postgresql_using="gin",
+            postgresql_ops={"value": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[IdPK]
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)

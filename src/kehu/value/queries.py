@@ -310,12 +310,10 @@ def list_valued_customers(
         filters.append(CustomerValue.rfm_segment == segment)
     if owner_id is not None:
         filters.append(Customer.owner_id == owner_id)
-    count = session.scalar(
-        select(func.count())
-        .select_from(CustomerValue)
-        .join(Customer, Customer.id == CustomerValue.customer_id)
-        .where(*filters)
-    )
+    counted = select(func.count()).select_from(CustomerValue)
+    if owner_id is not None:  # the only filter on the customer (each score has its customer)
+        counted = counted.join(Customer, Customer.id == CustomerValue.customer_id)
+    count = session.scalar(counted.where(*filters))
     rows = session.execute(
         _valued_query()
         .where(*filters)

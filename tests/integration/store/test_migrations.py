@@ -16,9 +16,22 @@ def test_upgrade_from_empty_reaches_head_with_every_table(engine):
     assert set(metadata.tables) <= tables
 
 
+def _created_on(dialect: str):
+    """Leave out model indexes whose DDL is for another dialect (``Index(...).ddl_if``)."""
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        ddl_if = getattr(obj, "_ddl_if", None)
+        return ddl_if is None or ddl_if.dialect in (None, dialect)
+
+    return include_object
+
+
 def test_models_and_migrations_agree(engine):
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection,
+            opts={"compare_type": True, "include_object": _created_on(engine.dialect.name)},
+        )
         diff = compare_metadata(context, metadata)
 
     assert diff == []
