@@ -10,6 +10,7 @@ from kehu.customers.models import Consent, Contact, Customer, CustomerMerge, Ide
 from kehu.engagement.models import Interaction, RecommendationEvent
 from kehu.health.models import CustomerHealth, HealthRun
 from kehu.ingest.models import ImportMapping, ImportRun
+from kehu.privacy.models import AutomatedDecisionOptOut, ErasureTombstone
 from kehu.relations.models import (
     CadencePolicy,
     ContactLedgerEntry,
@@ -59,6 +60,7 @@ __all__ = [
     "Alert",
     "ApiToken",
     "AuditEntry",
+    "AutomatedDecisionOptOut",
     "CadencePolicy",
     "CanonicalAnswer",
     "Category",
@@ -73,6 +75,7 @@ __all__ = [
     "CustomerValue",
     "DemandTerm",
     "Department",
+    "ErasureTombstone",
     "HealthRun",
     "Identity",
     "ImportMapping",

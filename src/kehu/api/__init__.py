@@ -14,6 +14,7 @@ from kehu.api.routes import (
     imports,
     interactions,
     orders,
+    privacy,
     recommendations,
     relations,
     service,
@@ -58,6 +59,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     relations.router,
     webhooks.router,
+    privacy.router,
 )
 
 

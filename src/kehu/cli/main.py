@@ -10,6 +10,7 @@ from kehu.cli import (
     clv,
     export,
     health,
+    privacy,
     recommend,
     relations,
     service,
@@ -41,6 +42,7 @@ app.add_typer(health.app, name="health")
 app.add_typer(relations.rules_app, name="rules")
 app.add_typer(relations.relations_app, name="relations")
 app.add_typer(export.app, name="export")
+app.add_typer(privacy.app, name="privacy")
 app.command("import")(import_command)
 app.command("analyze")(analyze_command)
 

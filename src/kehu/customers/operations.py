@@ -187,6 +187,9 @@ def add_identity(
                 details={"customer_id": existing.customer_id},
             )
         return existing
+    from kehu.privacy import refuse_erased_identity  # here: kehu.privacy builds on customers
+
+    refuse_erased_identity(session, kind.value, value)  # an erased person is not re-created
     identity = Identity(
         customer_id=customer.id, kind=kind, value=value, source=source, verified=verified
     )

@@ -38,6 +38,7 @@ from kehu.ingest.validation import (
     ProductRow,
     validate_row,
 )
+from kehu.privacy import refuse_erased_record
 
 PROGRESS_EVERY = 1000
 
@@ -167,6 +168,7 @@ class _Customers(_Loader):
 
     @override
     def load(self, row: CustomerRow) -> str:
+        refuse_erased_record(self.session, row.to_customer_in())  # erased on request: refused
         result = upsert_customer(
             self.session, row.to_customer_in(), actor=self.actor, source=self.source
         )

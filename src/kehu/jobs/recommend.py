@@ -51,6 +51,7 @@ from kehu.playbooks.restraint import (
     channel_status,
     stopped_items,
 )
+from kehu.privacy import AutomatedDecisionOptOut
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +342,8 @@ class Served:
     #: (product id, score) of the items to record as impressions, in order; empty when the
     #: caller or the channel records nothing.
     to_record: list[tuple[int, float]] = field(default_factory=list)
+    #: The customer opted out of automated decisions (kehu.privacy): nothing is served.
+    opted_out: bool = False
 
 
 #: The serving queries, built once: building a statement and its cache key per request cost
@@ -355,22 +358,19 @@ _CONSENT_IN_FORCE = (
     .order_by(Consent.__table__.c.at.desc(), Consent.__table__.c.id.desc())
     .limit(1)
 )
+#: The consent in force and the automated-decisions opt-out, in one round trip.
+_SERVING_FLAGS = select(
+    _CONSENT_IN_FORCE.scalar_subquery(),
+    select(AutomatedDecisionOptOut.__table__.c.customer_id)
+    .where(AutomatedDecisionOptOut.__table__.c.customer_id == bindparam("customer_id"))
+    .exists(),
+)
 _PRODUCTS_BY_SKU = select(
     Product.__table__.c.sku,
     Product.__table__.c.id,
     Product.__table__.c.name,
     Product.__table__.c.category,
 ).where(Product.__table__.c.sku.in_(bindparam("skus", expanding=True)))
-
-
-def _consent_in_force(
-    session: Session, customer_id: int, *, channel: str, purpose: str
-) -> str | None:
-    """Return the newest consent event's status for (channel, purpose), as ``current_consents``."""
-    status = session.connection().scalar(
-        _CONSENT_IN_FORCE, {"customer_id": customer_id, "channel": channel, "purpose": purpose}
-    )
-    return None if status is None else str(status)
 
 
 def _products(session: Session, skus: set[str]) -> dict[str, tuple[int, str, str]]:
@@ -430,9 +430,30 @@ def plan_recommendations(
     now = now or utcnow()
     serve_id = serve_id or uuid.uuid4().hex
     session.flush()  # the reads below go to the connection, past the ORM's autoflush
-    consent = _consent_in_force(
-        session, customer_id, channel=channel, purpose=policy.consent_purpose
+    status, opted_out = (
+        session.connection()
+        .execute(
+            _SERVING_FLAGS,
+            {"customer_id": customer_id, "channel": channel, "purpose": policy.consent_purpose},
+        )
+        .one()
     )
+    consent = None if status is None else str(status)
+    if opted_out:  # PIPL art. 24 / GDPR art. 22: no automated list for them (kehu.privacy)
+        return Served(
+            customer_id=customer_id,
+            channel=channel,
+            serve_id=serve_id,
+            served_at=now,
+            items=[],
+            withheld=[],
+            channel_closed=None,
+            budget=0,
+            n_ignored_in_a_row=0,
+            model="none (opted out of automated decisions)",
+            model_trained_at=None,
+            opted_out=True,
+        )
     feedback = [
         row
         for row in list_serving_feedback(

@@ -43,6 +43,16 @@ CASES = [
     ("POST", "/api/v1/customers/batch", [{"external_id": "B-1", "name": "B"}], MANAGERS, 200),
     ("POST", "/api/v1/customers/{customer}/merge", {"loser_id": "{loser}"}, MANAGERS, 201),
     ("POST", "/api/v1/merges/{merge}/undo", None, MANAGERS, 200),
+    ("GET", "/api/v1/customers/{customer}/export", None, MANAGERS, 200),
+    ("POST", "/api/v1/customers/{customer}/erase", None, ADMINS, 200),
+    ("GET", "/api/v1/customers/{customer}/automated-decisions", None, ALL, 200),
+    (
+        "PUT",
+        "/api/v1/customers/{customer}/automated-decisions",
+        {"opted_out": True},
+        ALL,
+        200,
+    ),
     ("GET", "/api/v1/orders", None, ALL, 200),
     ("GET", "/api/v1/orders/{order}", None, ALL, 200),
     (

@@ -27,6 +27,7 @@ from kehu.api.schemas import DbId
 from kehu.jobs.outreach import count_reported_impressions
 from kehu.jobs.recommend import MAX_K, Served, plan_recommendations, record_served
 from kehu.playbooks.restraint import Withheld
+from kehu.privacy import OPTED_OUT_REASON
 from kehu.store import WRITE_OPTIONS
 
 router = APIRouter(tags=["recommendations"], route_class=ApiRoute)
@@ -59,8 +60,9 @@ class WithheldPublic(BaseModel):
     item_id: str | None
     reason: str = Field(
         examples=["ignored"],
-        description="ignored, dismissed, category_ignored, fatigue, no_consent, frequency_cap "
-        "or contact_budget (an e-mail/SMS/WeChat list the contact budget refused)",
+        description="ignored, dismissed, category_ignored, fatigue, no_consent, frequency_cap, "
+        "contact_budget (an e-mail/SMS/WeChat list the contact budget refused) or "
+        "automated_decisions_opt_out (the customer opted out of automated decisions)",
     )
     until: datetime | None
 
@@ -142,7 +144,13 @@ def served_public(served: Served) -> RecommendationsPublic:
         ],
         count=len(served.items),
         withheld=[_withheld(w) for w in served.withheld],
-        channel_closed=None if served.channel_closed is None else _withheld(served.channel_closed),
+        channel_closed=(
+            _withheld(served.channel_closed)
+            if served.channel_closed is not None
+            else WithheldPublic(item_id=None, reason=OPTED_OUT_REASON, until=None)
+            if served.opted_out
+            else None
+        ),
         budget=served.budget,
         n_ignored_in_a_row=served.n_ignored_in_a_row,
         model=served.model,
@@ -185,7 +193,8 @@ def read_recommendations(
 
     Nothing is served in a channel the customer has not consented to (e-mail, SMS and WeChat
     need consent granted for marketing; web and app are closed by a withdrawal) or whose
-    frequency cap is reached: ``channel_closed`` says why and until when.
+    frequency cap is reached: ``channel_closed`` says why and until when. A customer who
+    opted out of automated decisions gets none (``automated_decisions_opt_out``).
     """
     customer = access_customer_by_id(session, user, customer_id)
     served = plan_recommendations(
