@@ -356,8 +356,13 @@ def record_consent(
     return consent
 
 
-def _customer_references() -> list[Column[Any]]:
-    """Return every column of every table that points at a customer and follows a merge."""
+def customer_reference_columns() -> list[Column[Any]]:
+    """Return every column of every registered table that points at ``customers.id``.
+
+    What a merge moves to the winner and what a person's data export reads
+    (:func:`kehu.privacy.export_customer`), found from the foreign keys so that a new feature's
+    table is covered without a change here. The merge's own bookkeeping is left out.
+    """
     skip = {
         ("customers", "merged_into_id"),
         ("customer_merges", "winner_id"),
@@ -397,7 +402,7 @@ def merge_customers(
             )
     moved: dict[str, Any] = {}
     kept: dict[str, list[int]] = {}
-    for column in _customer_references():
+    for column in customer_reference_columns():
         table = column.table
         pk = table.primary_key.columns.values()[0]
         ids = list(session.scalars(select(pk).where(column == loser.id)))

@@ -22,7 +22,6 @@ from kehu.privacy.optout import (
     opted_out_ids,
     set_automated_decisions_opt_out,
 )
-from kehu.privacy.queries import customer_reference_columns
 from kehu.privacy.retention import RetentionReport, inactive_customer_ids, run_retention
 from kehu.privacy.schemas import EXPORT_FORMAT, PersonalDataExport
 
@@ -39,7 +38,6 @@ __all__ = [
     "PrivacyErrorCode",
     "RetentionReport",
     "automated_decisions",
-    "customer_reference_columns",
     "erase_customer",
     "erased_identity",
     "export_customer",

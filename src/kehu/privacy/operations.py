@@ -7,10 +7,9 @@ from sqlalchemy.orm import Session
 
 from kehu.audit import record
 from kehu.core import Actor, utcnow
-from kehu.customers import Customer, get_customer
+from kehu.customers import Customer, customer_reference_columns, get_customer
 from kehu.privacy.queries import (
     child_reference_columns,
-    customer_reference_columns,
     jsonable,
     table_rows,
 )

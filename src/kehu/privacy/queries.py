@@ -11,29 +11,6 @@ from sqlalchemy.orm import Session
 
 from kehu.store import Base
 
-#: Columns that point at a customer but do not make the row the customer's own data.
-_NOT_PERSONAL = {
-    ("customers", "merged_into_id"),  # exported as ``merged_customers``
-    ("customer_merges", "winner_id"),
-    ("customer_merges", "loser_id"),
-}
-
-
-def customer_reference_columns() -> list[Column[Any]]:
-    """Return every column of every registered table that points at ``customers.id``.
-
-    Found from the foreign keys, as :func:`kehu.customers.merge_customers` finds what to move,
-    so a new feature's table is exported without a change here.
-    """
-    columns: list[Column[Any]] = []
-    for table in Base.metadata.sorted_tables:
-        for column in table.columns:
-            if (table.name, column.name) in _NOT_PERSONAL:
-                continue
-            if any(fk.column.table.name == "customers" for fk in column.foreign_keys):
-                columns.append(column)
-    return columns
-
 
 def child_reference_columns(parent: Table, *, exclude: set[str]) -> list[Column[Any]]:
     """Return the columns of other tables that point at ``parent``'s primary key.

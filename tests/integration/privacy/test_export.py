@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from kehu.audit import AuditEntry
 from kehu.core import NotFoundError
-from kehu.customers import add_contact, merge_customers, record_consent
+from kehu.customers import add_contact, customer_reference_columns, merge_customers, record_consent
 from kehu.engagement import log_interaction
-from kehu.privacy import EXPORT_FORMAT, customer_reference_columns, export_customer
+from kehu.privacy import EXPORT_FORMAT, export_customer
 from tests.factories import ACTOR, make_customer, make_order
 from tests.factories.service import make_ticket
 
