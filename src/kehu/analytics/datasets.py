@@ -74,7 +74,10 @@ def read_transactions(path: str | Path) -> pa.Table:
 
             return pq.read_table(path)
         if suffix in (".csv", ".txt", ".gz"):
-            options = pacsv.ConvertOptions(column_types={"customer_id": pa.string()})
+            # An empty customer id is a missing value (reported by the summary), not customer "".
+            options = pacsv.ConvertOptions(
+                column_types={"customer_id": pa.string()}, strings_can_be_null=True
+            )
             return pacsv.read_csv(path, convert_options=options)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidDataError(

@@ -73,3 +73,29 @@ def test_evaluate_reports_bad_input(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "empty" in result.stderr
     assert result.stdout == ""
+
+
+def test_evaluate_counts_an_empty_customer_id_as_incomplete(tmp_path: Path) -> None:
+    transactions = tmp_path / "gaps.csv"
+    transactions.write_text(
+        "customer_id,date,amount\n"
+        "1,2020-01-01,10\n1,2020-02-01,12\n,2020-02-03,5\n"
+        "2,2020-01-05,7\n2,2020-02-01,9\n3,2020-01-09,4\n"
+    )
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--transactions",
+            str(transactions),
+            "--calibration-end",
+            "2020-02-15",
+            "--json",
+        ],
+    )
+
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["n_customers"] == 3  # not a fourth customer called ""
+    assert report["n_incomplete_rows_excluded"] == 1

@@ -2,6 +2,7 @@
 
 import weakref
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar, Self
@@ -10,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+from typing_extensions import override
 
 from kehu.analytics._base import (
     ConvergenceError,
@@ -85,6 +87,12 @@ class CompressedRFT:
             self.__dict__["_pair_cache"] = cached
         return cached
 
+    def rows(self, lo: int, hi: int) -> "CompressedRFT":
+        """Tuples ``lo:hi`` (their columns as float64 slices), for work in blocks of tuples."""
+        return CompressedRFT(
+            self.x[lo:hi], self.t_x[lo:hi], self.T[lo:hi], self.weight[lo:hi], None
+        )
+
     def expand(self, values: FloatArray) -> FloatArray:
         """Join per-tuple values back onto the input rows."""
         return values if self.inverse is None else values[self.inverse]
@@ -108,6 +116,58 @@ class CompressedRFT:
         return CompressedRFT(
             xs[x_c], t_c.astype(np.float64) * step, T_c.astype(np.float64) * step, weight, None
         )
+
+
+class _CodedRFT(CompressedRFT):
+    """:class:`CompressedRFT` holding ``x``, ``t_x`` and ``T`` as distinct values and codes.
+
+    Frequencies, recencies and ages take a few hundred distinct values each (whole days), so
+    int16 codes hold the tuples in a quarter of float64's memory (~9 MB less at a million
+    customers, kept as long as the summary is). The columns decode on access; :meth:`rows`
+    decodes a block only.
+    """
+
+    def __init__(
+        self,
+        columns: list[tuple[FloatArray, npt.NDArray[np.integer[Any]]]],
+        weight: FloatArray,
+        inverse: npt.NDArray[np.integer[Any]] | None,
+    ) -> None:
+        object.__setattr__(self, "_coded", tuple(columns))
+        object.__setattr__(self, "weight", weight)
+        object.__setattr__(self, "inverse", inverse)
+
+    def _column(self, position: int) -> FloatArray:
+        values, codes = self._coded[position]  # type: ignore[attr-defined]
+        return np.asarray(values[codes], dtype=np.float64)
+
+    @property
+    @override
+    def x(self) -> FloatArray:
+        return self._column(0)
+
+    @property
+    @override
+    def t_x(self) -> FloatArray:
+        return self._column(1)
+
+    @property
+    @override
+    def T(self) -> FloatArray:
+        return self._column(2)
+
+    @override
+    def rows(self, lo: int, hi: int) -> CompressedRFT:
+        x, t_x, T = (values[codes[lo:hi]] for values, codes in self._coded)  # type: ignore[attr-defined]
+        return CompressedRFT(x, t_x, T, self.weight[lo:hi], None)
+
+
+def _small_codes(codes: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.integer[Any]]:
+    """Codes below ``size`` in the narrowest of int16 / int32 / int64."""
+    for kind in (np.int16, np.int32):
+        if size <= np.iinfo(kind).max:
+            return codes.astype(kind)
+    return codes
 
 
 def factorize(values: FloatArray) -> tuple[FloatArray, npt.NDArray[np.int32]]:
@@ -157,7 +217,10 @@ def unique_counts(
     new[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
     inverse = np.empty(len(codes), dtype=np.int32)
-    inverse[order] = np.cumsum(new, dtype=np.int32) - 1
+    rank = np.cumsum(new, dtype=np.int32)
+    rank -= 1
+    inverse[order] = rank
+    del rank
     starts = np.flatnonzero(new)
     counts = np.diff(np.append(starts, len(codes))).astype(np.float64)
     return np.asarray(ordered[starts], dtype=np.int64), inverse, counts
@@ -206,20 +269,65 @@ def compress_encoded(
     distinct rows come back sorted (as ``numpy.unique`` gives them), so sums over them, and
     with them fits, do not depend on the order of the input rows.
     """
-    columns = tuple(_sorted_codes(values, index) for values, index in columns)
-    sizes = [len(values) for values, _ in columns]
-    if float(np.prod([float(n) for n in sizes])) >= 2.0**62:  # pragma: no cover - 3 columns
-        raise InvalidDataError("Too many distinct values to compress.", code="analytics.too_big")
-    codes = np.zeros(len(columns[0][1]), dtype=np.int64)
-    for (_, index), size in zip(columns, sizes, strict=True):
-        codes *= size
-        codes += index
+    return _compress(iter(columns))
+
+
+def compress_columns(
+    table: pa.Table, names: tuple[str, ...]
+) -> tuple[list[FloatArray], FloatArray, npt.NDArray[np.int32]]:
+    """:func:`compress_encoded` of the table's columns, encoded one at a time.
+
+    Each column's codes go once folded into the combined code: at a million rows, ~20 MB
+    less at the peak than encoding every column first.
+    """
+    return _compress(encode_column(table, name) for name in names)
+
+
+def _compress(
+    columns: Iterator[tuple[FloatArray, npt.NDArray[np.int32]]],
+) -> tuple[list[FloatArray], FloatArray, npt.NDArray[np.int32]]:
+    coded, counts, inverse = _compress_coded(columns)
+    return [values[codes] for values, codes in coded], counts, inverse
+
+
+def _compress_coded(
+    columns: Iterator[tuple[FloatArray, npt.NDArray[np.int32]]],
+) -> tuple[
+    list[tuple[FloatArray, npt.NDArray[np.integer[Any]]]], FloatArray, npt.NDArray[np.int32]
+]:
+    """As :func:`_compress`, each column of the distinct rows as (sorted values, codes)."""
+    distinct_values: list[FloatArray] = []
+    codes: npt.NDArray[np.int64] | None = None
+    for values, index in columns:
+        ordered, rank = _sorted_codes(values, index)
+        del index
+        distinct_values.append(ordered)
+        sizes = [float(len(v)) for v in distinct_values]
+        if float(np.prod(sizes)) >= 2.0**62:  # pragma: no cover - 3 columns
+            raise InvalidDataError(
+                "Too many distinct values to compress.", code="analytics.too_big"
+            )
+        if codes is None:
+            codes = rank.astype(np.int64)
+        else:
+            codes *= len(ordered)
+            codes += rank
+        del rank
+    assert codes is not None  # noqa: S101 - at least one column
     distinct, inverse, counts = unique_counts(codes)
-    out: list[FloatArray] = []
-    for (values, _), size in reversed(list(zip(columns, sizes, strict=True))):
-        distinct, digit = np.divmod(distinct, size)
-        out.append(values[digit])
-    return out[::-1], counts, inverse
+    del codes
+    return _digits(distinct, distinct_values), counts, inverse
+
+
+def _digits(
+    distinct: npt.NDArray[np.int64], distinct_values: list[FloatArray]
+) -> list[tuple[FloatArray, npt.NDArray[np.integer[Any]]]]:
+    """Split combined (mixed radix) codes back into each column's (values, codes)."""
+    out = []
+    for values in reversed(distinct_values):
+        distinct, digit = np.divmod(distinct, len(values))
+        out.append((values, _small_codes(digit, len(values))))
+    return out[::-1]
 
 
 def _sorted_codes(
@@ -269,8 +377,8 @@ def _read_rft(data: Any) -> CompressedRFT:
             "The customer summary is empty: there are no customers to fit or score.",
             code="analytics.empty",
         )
-    encoded = [encode_column(table, name) for name in RFT_COLUMNS]
     if WEIGHT_COLUMN in table.column_names:
+        encoded = [encode_column(table, name) for name in RFT_COLUMNS]
         x, t_x, T = (values[index] for values, index in encoded)
         _check_rft(x, t_x, T)
         weight_values, weight_index = encode_column(table, WEIGHT_COLUMN)
@@ -278,9 +386,10 @@ def _read_rft(data: Any) -> CompressedRFT:
         if np.any(weight <= 0):
             raise InvalidDataError(f"{WEIGHT_COLUMN} must be > 0.", code="analytics.bad_summary")
         return CompressedRFT(x, t_x, T, weight, None)
-    (x, t_x, T), counts, inverse = compress_encoded(*encoded)
-    _check_rft(x, t_x, T)
-    return CompressedRFT(x, t_x, T, counts, inverse)
+    coded, counts, inverse = _compress_coded(encode_column(table, name) for name in RFT_COLUMNS)
+    d = _CodedRFT(coded, counts, inverse)
+    _check_rft(d.x, d.t_x, d.T)
+    return d
 
 
 def _check_rft(x: FloatArray, t_x: FloatArray, T: FloatArray) -> None:
@@ -409,7 +518,14 @@ class PurchaseCountModel(Estimator, ABC):
 
         # The one-pass evaluation pays from a few thousand tuples on; below, the per-tuple
         # path keeps the optimiser's path (and its verdict on unidentified data) as it was.
-        value_and_grad = self._prepare_total(d) if len(d.x) >= ONE_PASS_MIN_TUPLES else None
+        # The coarse fit first: its temporaries are gone before the one-pass buffers exist
+        # (peak memory ~20 MB lower at a million customers).
+        one_pass = (
+            len(d.x) >= ONE_PASS_MIN_TUPLES
+            and type(self)._prepare_total is not PurchaseCountModel._prepare_total
+        )
+        warm_start = self._coarse_fit(d) if one_pass else None
+        value_and_grad = self._prepare_total(d) if one_pass else None
         gradient = None
         if value_and_grad is not None:
 
@@ -436,7 +552,7 @@ class PurchaseCountModel(Estimator, ABC):
             model_name=self.model_name,
             allow_unidentified=allow_unidentified,
             value_and_grad=value_and_grad,
-            warm_start=None if value_and_grad is None else self._coarse_fit(d),
+            warm_start=None if value_and_grad is None else warm_start,
         )
         self.params_ = dict(zip(self.param_names, result.params.tolist(), strict=True))
         self.unidentified_params_ = list(result.unidentified)

@@ -7,7 +7,9 @@ several times faster, without importing Ibis or DuckDB; tests hold the two paths
 """
 
 import datetime as dt
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -15,7 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kehu.analytics._base import InvalidDataError, Options, require_columns, to_arrow
-from kehu.analytics.clv._summary_local import LocalSummary, summarize_local
+from kehu.analytics.clv._summary_local import (
+    LocalSummary,
+    OutOfOrderError,
+    summarize_local,
+    summarize_sorted_batches,
+)
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -197,7 +204,11 @@ def summarize_transactions(
     ----------
     transactions
         Table (pyarrow, DataFrame or mapping) with ``customer_id``, ``date`` or ``timestamp``,
-        and ``amount``.
+        and ``amount``; or the path of a CSV (header line) or Parquet file with those columns.
+        A CSV file whose ids are all integers and whose rows come sorted by customer and day
+        (as the exports ordered by customer do) is summarised as it is read, in blocks,
+        without holding the transactions: in about the memory of the summary. Such ids are
+        read as integers (an id ``007`` is customer ``7``); other files are read whole first.
     calibration_end
         Last day of the calibration period (inclusive), a date or ISO string.
     holdout_end
@@ -247,7 +258,33 @@ def summarize_transactions(
         raise InvalidDataError(
             f"engine must be {_ENGINES}, got {engine!r}.", code="analytics.bad_engine"
         )
-    table = to_arrow(transactions)
+    if isinstance(transactions, str | os.PathLike):
+        local = _summarize_file(
+            Path(transactions),
+            calibration_end=cal_end,
+            holdout_end=hold_end,
+            unit_days=unit_days,
+            engine=engine,
+        )
+        return _finish(local, cal_end, unit_days)
+    local = _summarize_table(
+        to_arrow(transactions),
+        calibration_end=cal_end,
+        holdout_end=hold_end,
+        unit_days=unit_days,
+        engine=engine,
+    )
+    return _finish(local, cal_end, unit_days)
+
+
+def _summarize_table(
+    table: pa.Table,
+    *,
+    calibration_end: dt.date,
+    holdout_end: dt.date | None,
+    unit_days: float,
+    engine: str,
+) -> LocalSummary:
     time_column = "date" if "date" in table.column_names else "timestamp"
     require_columns(table, ("customer_id", time_column, "amount"), what="The transactions")
     if table.num_rows == 0:
@@ -257,15 +294,111 @@ def summarize_transactions(
         )
     table = _normalise(table, time_column)
     if engine == "numpy":
-        local = summarize_local(
-            table, calibration_end=cal_end, holdout_end=hold_end, unit_days=unit_days
+        return summarize_local(
+            table, calibration_end=calibration_end, holdout_end=holdout_end, unit_days=unit_days
         )
-    else:
-        local = _summarize_duckdb(
-            table, calibration_end=cal_end, holdout_end=hold_end, unit_days=unit_days
+    return _summarize_duckdb(
+        table, calibration_end=calibration_end, holdout_end=holdout_end, unit_days=unit_days
+    )
+
+
+#: Block size of the streamed CSV reader: large enough that the per-block Python work is
+#: negligible, small enough that the blocks in flight cost little memory. Measured at a
+#: million customers (load ~16, five runs each, best): 256 kB 0.88 CPU s / 242 MB peak,
+#: 512 kB 0.74 s / 237 MB, 1 MB 0.80 s / 253 MB, 4 MB ~1.0 s / 300 MB.
+_CSV_BLOCK_BYTES = 1 << 19
+
+
+def _summarize_file(
+    path: Path,
+    *,
+    calibration_end: dt.date,
+    holdout_end: dt.date | None,
+    unit_days: float,
+    engine: str,
+) -> LocalSummary:
+    """Summarise a CSV file as it is read when it can be (integer ids, sorted rows)."""
+    if not path.is_file():
+        raise InvalidDataError(f"No such file: {path}.", code="analytics.no_file")
+    options: dict[str, Any] = {
+        "calibration_end": calibration_end,
+        "holdout_end": holdout_end,
+        "unit_days": unit_days,
+        "engine": engine,
+    }
+    if engine == "numpy" and path.suffix.lower() == ".csv":
+        import pyarrow.csv as pacsv
+
+        convert = pacsv.ConvertOptions(
+            column_types={"customer_id": pa.int64(), "date": pa.date32(), "amount": pa.float64()}
         )
-    del table
+        read = pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES)
+        try:
+            # The blocks in malloc's memory rather than Arrow's mimalloc pool, which hands
+            # freed pages back to the kernel within milliseconds: every block then cost fresh
+            # page faults (1M customers, load ~16, three pairs: 50k instead of 60k minor
+            # faults, 2.06-2.21 instead of 2.28-2.36 CPU s end to end, same peak memory).
+            reader = pacsv.open_csv(
+                path,
+                read_options=read,
+                convert_options=convert,
+                memory_pool=pa.system_memory_pool(),
+            )
+            schema = reader.schema
+            if {"customer_id", "date", "amount"} <= set(schema.names) and pa.types.is_integer(
+                schema.field("customer_id").type
+            ):
+                return summarize_sorted_batches(
+                    (_normalise_batch(batch) for batch in reader),
+                    calibration_end=calibration_end,
+                    holdout_end=holdout_end,
+                    unit_days=unit_days,
+                )
+        except (pa.ArrowInvalid, OutOfOrderError):
+            # Ids that are not integers, values that do not parse as the types above, or rows
+            # out of order: read the whole file, as below, then sort.
+            pass
+        else:
+            reader.close()
+        pa.default_memory_pool().release_unused()
+        try:
+            table = pacsv.read_csv(path, convert_options=convert)
+        except pa.ArrowInvalid:
+            table = None
+        if table is not None and pa.types.is_integer(table.schema.field("customer_id").type):
+            return _summarize_table(table, **options)
+        del table
+        # Text ids; an empty cell is a missing id (left out and counted), not customer "".
+        text = pacsv.ConvertOptions(
+            column_types={"customer_id": pa.string()}, strings_can_be_null=True
+        )
+        try:
+            table = pacsv.read_csv(path, convert_options=text)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InvalidDataError(
+                f"Could not read {path.name}: {exc}", code="analytics.bad_format"
+            ) from exc
+        return _summarize_table(table, **options)
+    from kehu.analytics.datasets import read_transactions
+
+    return _summarize_table(read_transactions(path), **options)
+
+
+def _normalise_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Rename a streamed batch of (customer_id, date, amount) to the summary's columns."""
+    return pa.RecordBatch.from_arrays(
+        [batch.column("customer_id"), batch.column("date"), batch.column("amount")],
+        names=["customer_id", "day", "amount"],
+    )
+
+
+def _finish(local: LocalSummary, cal_end: dt.date, unit_days: float) -> pa.Table:
     result = local.table
+    if local.n_rows == 0:
+        raise InvalidDataError(
+            "The transactions table is empty: there is nothing to summarise.",
+            code="analytics.empty",
+        )
     if result.num_rows == 0:
         raise InvalidDataError(
             f"No customer made a purchase on or before the calibration end {cal_end}; choose a "

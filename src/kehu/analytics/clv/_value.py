@@ -53,7 +53,7 @@ def customer_lifetime_value(
             code="analytics.bad_horizon",
         )
     theta = purchases._theta
-    value_per_purchase = spend.expected_spend(X)
+    spend._check_fitted("params_")
     d = read_rft(X)
     month = DAYS_PER_MONTH / unit_days
     steps = np.arange(1, months + 1, dtype=np.float64)
@@ -61,4 +61,10 @@ def customer_lifetime_value(
         factor = purchases._discounted_purchases(
             theta, d, steps * month, 1.0 / (1.0 + discount_rate) ** steps
         )
-    return np.asarray(d.expand(factor) * value_per_purchase, dtype=np.float64)
+    # Per customer only now, one array at a time (peak memory at a million customers).
+    value = d.expand(factor)
+    del factor
+    # A fresh array either way (joined back, or the per-tuple sums themselves): multiplied by
+    # the expected spends in place, block by block.
+    spend._multiply_by_expected_spend(X, value)
+    return np.asarray(value, dtype=np.float64)
