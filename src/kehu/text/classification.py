@@ -145,14 +145,15 @@ def _cross_val_margins(
 
 def _embed(docs: list[str]) -> FloatArray:
     """Return MiniLM layer-5 and layer-6 mean-pooled states, each L2-normalised, side by side."""
-    from kehu.text._encoder import EncoderUnavailableError, load_encoder
+    from kehu.text._encoder import EncoderUnavailableError, configured_blas_threads, load_encoder
 
     try:
         encoder = load_encoder()
     except EncoderUnavailableError as exc:
         raise TextDataError(str(exc), code="text.no_encoder") from exc
-    # One BLAS thread when other processes keep the cores busy (3-4x faster there).
-    states = encoder.encode(docs, layers=(5, 6), blas_threads="auto").reshape(len(docs), 2, -1)
+    # KEHU_TEXT_THREADS (default 1: 3-4x faster when other processes keep the cores busy).
+    states = encoder.encode(docs, layers=(5, 6), blas_threads=configured_blas_threads())
+    states = states.reshape(len(docs), 2, -1)
     states /= np.maximum(np.linalg.norm(states, axis=2, keepdims=True), 1e-12)
     embeddings: FloatArray = states.reshape(len(docs), -1)
     return embeddings

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
+from kehu.core.settings import Settings, get_settings
 from kehu.text import TextClassifier, TextDataError, _encoder, load_text_model, save_text_model
 
 DATA = Path(__file__).parents[2] / "data" / "text"
@@ -275,36 +277,39 @@ def test_the_english_encoder_leaves_chinese_to_tfidf(
     assert zh.encoder_ is None
 
 
-@pytest.mark.parametrize(
-    ("load", "cores", "expected"), [(9.0, 2, 1), (3.1, 2, 1), (2.9, 2, None), (0.2, 16, None)]
-)
-def test_auto_blas_threads_takes_one_thread_when_other_work_fills_the_cores(
-    monkeypatch: pytest.MonkeyPatch, load: float, cores: int, expected: int | None
+@pytest.fixture
+def text_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Let a test set KEHU_TEXT_THREADS; the settings cache is cleared before and after."""
+    get_settings.cache_clear()
+    yield monkeypatch
+    monkeypatch.delenv("KEHU_TEXT_THREADS", raising=False)
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, 1), ("1", 1), ("2", 2), ("0", None)])
+def test_the_encoder_takes_its_blas_threads_from_the_server_setting(
+    text_threads: pytest.MonkeyPatch, setting: str | None, expected: int | None
 ) -> None:
-    monkeypatch.setattr(_encoder.os, "getloadavg", lambda: (load, load, load))
-    monkeypatch.setattr(_encoder.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    if setting is None:
+        text_threads.delenv("KEHU_TEXT_THREADS", raising=False)
+    else:
+        text_threads.setenv("KEHU_TEXT_THREADS", setting)
+    get_settings.cache_clear()
 
-    assert _encoder.auto_blas_threads() == expected
-
-
-def test_auto_blas_threads_leaves_blas_alone_without_a_load_average(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def unavailable() -> tuple[float, float, float]:
-        raise OSError("no load average here")
-
-    monkeypatch.setattr(_encoder.os, "getloadavg", unavailable)
-
-    assert _encoder.auto_blas_threads() is None
+    assert _encoder.configured_blas_threads() == expected
 
 
-def test_one_blas_thread_encodes_the_same_embeddings(
-    tiny_encoder: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_negative_thread_setting_is_refused(text_threads: pytest.MonkeyPatch) -> None:
+    text_threads.setenv("KEHU_TEXT_THREADS", "-1")
+
+    with pytest.raises(ValidationError, match="text_threads"):
+        Settings()
+
+
+def test_one_blas_thread_encodes_the_same_embeddings(tiny_encoder: Path) -> None:
     encoder = _encoder.load_encoder()
     texts = ["my card", "where is my card? it has not arrived yet after two weeks", "pin"]
-    monkeypatch.setattr(_encoder.os, "getloadavg", lambda: (99.0, 99.0, 99.0))
 
-    busy = encoder.encode(texts, layers=(5, 6), blas_threads="auto")
+    busy = encoder.encode(texts, layers=(5, 6), blas_threads=1)
 
     np.testing.assert_allclose(busy, encoder.encode(texts, layers=(5, 6)), rtol=1e-4, atol=1e-5)

@@ -309,6 +309,32 @@ def test_save_and_load_round_trip_gives_identical_predictions(tmp_path: Path) ->
     assert document["metrics"] == {"a": 1}
 
 
+def test_the_binary_view_is_an_ensemble_that_saves_and_loads(tmp_path: Path) -> None:
+    texts, labels = _train()
+    dev_texts, dev_labels = _dev()
+    plain = _fitted()
+    both = SentimentClassifier(**FAST, binary_view=True).fit(texts, labels)
+
+    # Its TF-IDF half is the plain model's; the decision averages it with the binary half.
+    np.testing.assert_array_equal(both.coef_, plain.coef_)
+    binary_half = 2.0 * both.decision_function(dev_texts) - plain.decision_function(dev_texts)
+    assert not np.allclose(binary_half, plain.decision_function(dev_texts))
+    assert both.binary_coef_.shape == (2**18,)
+    assert both.score(dev_texts, dev_labels) >= 0.8
+    folder = save_sentiment_model(both, tmp_path / "m")
+    loaded = load_sentiment_model(folder, expected=SentimentClassifier(**FAST, binary_view=True))
+    np.testing.assert_array_equal(loaded.predict_proba(dev_texts), both.predict_proba(dev_texts))
+    with pytest.raises(TextModelMismatchError):
+        load_sentiment_model(folder, expected=SentimentClassifier(**FAST))
+
+
+def test_models_saved_before_the_binary_view_keep_their_fingerprint() -> None:
+    assert "binary_view" not in SentimentClassifier().get_params()
+    assert SentimentClassifier(binary_view=True).get_params()["binary_view"] is True
+    assert clone(SentimentClassifier(binary_view=True)).binary_view is True
+    assert load_default_sentiment_model().predict(["服务很周到 下次还来"]).tolist() == [1]
+
+
 def test_loading_with_other_hyperparameters_is_a_mismatch(tmp_path: Path) -> None:
     folder = save_sentiment_model(_fitted(), tmp_path / "m")
 
