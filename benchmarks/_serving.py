@@ -39,8 +39,12 @@ def group_cpu_seconds(group: int) -> float:
     return total
 
 
-def wait_up(url: str, seconds: float = 90) -> None:
-    """Wait until ``kehu serve`` answers its health check on ``url``."""
+def wait_up(url: str, seconds: float = 300) -> None:
+    """Wait until ``kehu serve`` answers its health check on ``url``.
+
+    Five minutes: on the shared two-core machine at a load average of 15-20, two workers took
+    over 90 s to start.
+    """
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:

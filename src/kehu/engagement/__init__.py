@@ -1,5 +1,6 @@
 """Engagement: every contact made with a customer, and feedback on recommendations."""
 
+from kehu.engagement.impressions import ImpressionWriter
 from kehu.engagement.models import (
     Direction,
     Interaction,
@@ -34,6 +35,7 @@ __all__ = [
     "Direction",
     "EventOutcome",
     "FeedbackEvent",
+    "ImpressionWriter",
     "Interaction",
     "RecommendationEvent",
     "RecommendationEventIn",

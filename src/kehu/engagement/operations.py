@@ -285,17 +285,37 @@ def record_impressions(
     again adds nothing. No audit row: feedback events are high-volume telemetry and each row
     already says where it came from (``source``). Returns the number of impressions added.
     """
+    rows = impression_rows(
+        customer_id=customer_id,
+        channel=channel,
+        serve_id=serve_id,
+        shown=shown,
+        at=at,
+        source=source,
+        stamp=utcnow(),
+    )
+    if not rows:
+        return 0
+    session.flush()  # the products and customer may be new in this transaction
+    return insert_impression_rows(session, rows)
+
+
+def impression_rows(
+    *,
+    customer_id: int,
+    channel: str,
+    serve_id: str,
+    shown: Sequence[tuple[int, float]],
+    at: datetime,
+    source: str,
+    stamp: datetime,
+) -> list[dict[str, Any]]:
+    """Return the rows of a served list's impressions (event id ``<serve_id>:<product id>``)."""
     ids = {
         f"{serve_id}:{product_id}": (position, product_id, score)
         for position, (product_id, score) in enumerate(shown, start=1)
     }
-    if not ids:
-        return 0
-    # One INSERT that skips the event ids already stored, instead of a SELECT of them and an
-    # ORM flush: serving records a list on every request, and a retry racing the original
-    # then records nothing twice rather than failing on the unique key.
-    stamp = utcnow()
-    rows = [
+    return [
         {
             "event_id": event_id,
             "kind": RecommendationEventKind.IMPRESSION.value,
@@ -312,6 +332,16 @@ def record_impressions(
         }
         for event_id, (position, product_id, score) in ids.items()
     ]
+
+
+def insert_impression_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """INSERT impression rows whose event id is not stored yet; return how many were added.
+
+    One INSERT that skips the event ids already stored, instead of a SELECT of them and an
+    ORM flush: serving records a list on every request, and a retry racing the original then
+    records nothing twice rather than failing on the unique key.
+    """
+    if not rows:
+        return 0
     statement = _INSERT_NEW_IMPRESSIONS[session.get_bind().dialect.name == "postgresql"]
-    session.flush()  # the products and customer may be new in this transaction
-    return len(session.connection().execute(statement, rows).all())
+    return len(session.connection().execute(statement, list(rows)).all())

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from kehu.commerce import Product
@@ -13,10 +13,20 @@ from kehu.engagement.models import Interaction, RecommendationEvent, Recommendat
 
 
 def list_interactions(
-    session: Session, *, customer_id: int | None = None, limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    customer_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    where: ColumnElement[bool] | None = None,
 ) -> tuple[Sequence[Interaction], int]:
-    """Return one page of interactions, newest first, and the number matching."""
+    """Return one page of interactions, newest first, and the number matching.
+
+    ``where`` is an extra predicate on ``interactions`` (a caller's scope, ``kehu.access``).
+    """
     query = select(Interaction)
+    if where is not None:
+        query = query.where(where)
     if customer_id is not None:
         query = query.where(Interaction.customer_id == customer_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

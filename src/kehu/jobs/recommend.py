@@ -13,7 +13,9 @@
   that show the list to the customer (all but ``console``) serving records one impression per
   item shown, unless the caller says ``record=False``; the impressions carry the ``serve_id``,
   and their event ids are ``<serve_id>:<product id>``, so a request retried with the same
-  ``serve_id`` gets the same list and records nothing twice.
+  ``serve_id`` gets the same list and records nothing twice. ``kehu serve`` queues the
+  impressions of web/app lists with a new serve id and stores them in batches behind the
+  request (:class:`kehu.engagement.ImpressionWriter`, :attr:`Served.may_write_behind`).
 """
 
 import datetime as dt
@@ -38,9 +40,9 @@ from kehu.analytics.recommend import Reason, Recommendation, Recommender
 from kehu.commerce import Order, OrderKind, OrderLine, Product
 from kehu.core import InvalidInputError, KehuError, Settings, utcnow
 from kehu.customers import Consent, Customer, current_consents
-from kehu.engagement import list_serving_feedback, record_impressions
+from kehu.engagement import ImpressionWriter, list_serving_feedback, record_impressions
 from kehu.jobs._paths import _model_dir, model_dir
-from kehu.jobs.outreach import spend_for_served
+from kehu.jobs.outreach import OUTREACH_CHANNELS, spend_for_served
 from kehu.playbooks.restraint import (
     Candidate,
     ChannelStatus,
@@ -344,6 +346,10 @@ class Served:
     to_record: list[tuple[int, float]] = field(default_factory=list)
     #: The customer opted out of automated decisions (kehu.privacy): nothing is served.
     opted_out: bool = False
+    #: The impressions may be stored behind the request (:class:`kehu.engagement.
+    #: ImpressionWriter`): the serve id is new (not a caller's retry) and the channel has
+    #: neither a frequency cap nor a contact budget that the next request must see at once.
+    may_write_behind: bool = False
 
 
 #: The serving queries, built once: building a statement and its cache key per request cost
@@ -428,6 +434,9 @@ def plan_recommendations(
     if not 1 <= k <= MAX_K:
         raise InvalidInputError(f"k must be between 1 and {MAX_K}.", code="recs.bad_k")
     now = now or utcnow()
+    may_write_behind = (
+        serve_id is None and rule.max_occasions is None and channel not in OUTREACH_CHANNELS
+    )
     serve_id = serve_id or uuid.uuid4().hex
     session.flush()  # the reads below go to the connection, past the ORM's autoflush
     status, opted_out = (
@@ -515,16 +524,30 @@ def plan_recommendations(
             if (rule.displays if record is None else record)
             else []
         ),
+        may_write_behind=may_write_behind,
     )
 
 
-def record_served(session: Session, served: Served) -> int:
+def record_served(
+    session: Session, served: Served, *, writer: ImpressionWriter | None = None
+) -> int:
     """Record the impressions a planned list is to record; return (and set) how many were new.
 
-    Idempotent by ``serve_id`` (see :func:`kehu.engagement.record_impressions`).
+    Idempotent by ``serve_id`` (see :func:`kehu.engagement.record_impressions`). With a
+    ``writer``, a list that :attr:`Served.may_write_behind` is queued there (no SQL; stored
+    within the writer's ``flush_ms``) and counted as recorded: its serve id is new, so every
+    impression is. Other lists are written in ``session``'s transaction.
     """
     spend_for_served(session, served)  # outreach lists spend the contact budget (issue 7 §5)
-    if served.to_record:
+    if served.to_record and writer is not None and served.may_write_behind:
+        served.n_recorded = writer.submit(
+            customer_id=served.customer_id,
+            channel=served.channel,
+            serve_id=served.serve_id,
+            shown=served.to_record,
+            at=served.served_at,
+        )
+    elif served.to_record:
         served.n_recorded = record_impressions(
             session,
             customer_id=served.customer_id,

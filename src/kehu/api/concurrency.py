@@ -1,5 +1,7 @@
 """Bounding the requests a server process handles at once (issue 4 §3).
 
+:class:`ConcurrencyLimit` is the ASGI middleware :func:`kehu.app.create_app` puts outermost.
+
 Sync routes and dependencies run in a pool of worker threads; each request's session holds a
 database connection between those hops. If more requests are in flight than the database pool
 has connections, every thread can end up waiting for a connection held by a request that waits
