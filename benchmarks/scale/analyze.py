@@ -9,7 +9,13 @@ JVM, a child process) is its own. Per run: the value step as `kehu analyze --eng
 every customer scored on the driver; writing the scores to the store is left out, it does
 not depend on the engine), then the other batch features (health windows and history,
 cohorts, item counts, co-occurrences, ticket categories) run to completion on the engine.
-Prints one JSON line per run and a Markdown table at the end.
+Prints one JSON line per run and a Markdown table at the end. *features* counts the
+customers' baskets (computed once, cached on the engine, for item counts and co-occurrences)
+and *health* what the health step asks the engine for (`--skip health` leaves it out).
+
+Spark at 10M on one machine, one command (minutes of both cores and ~10 GB; see README):
+
+    .venv/bin/python benchmarks/scale/analyze.py /tmp/kehu-scale/10000000 --engines spark
 """
 
 import argparse
@@ -23,6 +29,7 @@ from typing import Any
 
 AS_OF = dt.date(2024, 12, 31)
 FEATURES = (
+    "baskets",
     "health_history",
     "health_windows",
     "cohort_counts",
@@ -48,6 +55,27 @@ def _jvm_peak_mib(spark: Any) -> float:
 def _peak_mib(jvm: float) -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"driver_peak_mib": round(own), "jvm_peak_mib": round(jvm)}
+
+
+def _health_inputs(engine: Any, tables: Any) -> int:
+    """What `kehu analyze --engine` asks the engine for in its health step (no store writes).
+
+    Signals now and one and two windows back, P(alive) and next-window outcomes at the two
+    earlier days (the churn model's fit and check), cohorts: as ``jobs.health`` calls them.
+    """
+    from kehu.batch import EngineHealth
+
+    health = EngineHealth(engine, tables)
+    window = 90
+    health.first_day(AS_OF)
+    now = health.signals(AS_OF, window)
+    for back in (1, 2):
+        day = AS_OF - dt.timedelta(days=back * window)
+        ids = health.signals(day, window).column("customer_id").combine_chunks()
+        health.p_alive(day, ids)
+        health.next_period(ids, day, window)
+    health.cohorts(AS_OF)
+    return now.num_rows
 
 
 def run_one(input_dir: str, engine_name: str, skip: list[str]) -> dict[str, Any]:
@@ -82,7 +110,10 @@ def run_one(input_dir: str, engine_name: str, skip: list[str]) -> dict[str, Any]
     if not np.all(np.isfinite(clv)) or len(p_alive) != summary.num_rows:
         raise SystemExit("the scores are not finite for every customer")
     times["score_s"] = time.perf_counter() - mark
-    exprs = feature_expressions(tables, as_of=AS_OF)
+    mark = time.perf_counter()
+    # The customers' baskets once (cached on the engine) for item counts and co-occurrences.
+    exprs = feature_expressions(tables, as_of=AS_OF, cache="cooccurrence" not in skip)
+    times["baskets_s"] = time.perf_counter() - mark
     rows: dict[str, int] = {}
     for name in FEATURES:
         if name in skip or name not in exprs:
@@ -90,6 +121,10 @@ def run_one(input_dir: str, engine_name: str, skip: list[str]) -> dict[str, Any]
         mark = time.perf_counter()
         rows[name] = engine.to_arrow(exprs[name]).num_rows
         times[f"{name}_s"] = time.perf_counter() - mark
+    if "health" not in skip:
+        mark = time.perf_counter()
+        rows["health_signals"] = _health_inputs(engine, tables)
+        times["health_s"] = time.perf_counter() - mark
     times["total_s"] = time.perf_counter() - started
     jvm = _jvm_peak_mib(spark) if spark is not None else 0.0
     engine.close()
@@ -134,17 +169,18 @@ def main() -> None:
             print(line, flush=True)
             results.append(result)
     print(
-        "\n| customers | orders | engine | summary s | fit+score s | features s | total s "
-        "| driver MiB | JVM MiB |"
+        "\n| customers | orders | engine | summary s | fit+score s | features s | health s "
+        "| total s | driver MiB | JVM MiB |"
     )
-    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         s = r["seconds"]
         features = sum(v for k, v in s.items() if k.removesuffix("_s") in FEATURES)
         print(
             f"| {r['n_customers_scored']:,} | {r['n_orders']:,} | {r['engine']} "
             f"| {s['summary_s']:.1f} | {s['fit_s'] + s['score_s']:.1f} | {features:.1f} "
-            f"| {s['total_s']:.1f} | {r['driver_peak_mib']:,} | {r['jvm_peak_mib']:,} |"
+            f"| {s.get('health_s', 0.0):.1f} | {s['total_s']:.1f} "
+            f"| {r['driver_peak_mib']:,} | {r['jvm_peak_mib']:,} |"
         )
 
 

@@ -5,14 +5,17 @@
   a Parquet directory, and the builders of ``_features`` give one Ibis expression per batch
   feature that either engine runs (:data:`FEATURES`).
 - :func:`compute_orders` computes, on the engine, what the value analysis needs from the
-  orders, so ``kehu analyze --engine spark --input DIR`` fits and scores as usual.
+  orders, so ``kehu analyze --engine spark --input DIR`` fits and scores as usual, and
+  :class:`EngineHealth` the health analysis's line aggregates (:func:`open_input` opens
+  both over one input).
 """
 
-from kehu.batch._analyze import compute_orders, engine_orders
+from kehu.batch._analyze import EngineInput, compute_orders, engine_orders, open_input
 from kehu.batch._engines import ENGINES, TABLES, BatchEngine, connect, read_tables, spark_session
 from kehu.batch._export import EXPORT_QUERIES, ExportReport, TableExport, export_parquet
 from kehu.batch._features import (
     FEATURES,
+    baskets_expr,
     category_counts_expr,
     cohort_counts_expr,
     cooccurrence_expr,
@@ -24,6 +27,7 @@ from kehu.batch._features import (
     transactions_expr,
     value_summary_expr,
 )
+from kehu.batch._health import EngineHealth
 
 __all__ = [
     "ENGINES",
@@ -31,8 +35,11 @@ __all__ = [
     "FEATURES",
     "TABLES",
     "BatchEngine",
+    "EngineHealth",
+    "EngineInput",
     "ExportReport",
     "TableExport",
+    "baskets_expr",
     "category_counts_expr",
     "cohort_counts_expr",
     "compute_orders",
@@ -44,6 +51,7 @@ __all__ = [
     "health_history_expr",
     "health_windows_expr",
     "item_counts_expr",
+    "open_input",
     "purchase_tuples_expr",
     "read_tables",
     "spark_session",

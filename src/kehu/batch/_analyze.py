@@ -11,12 +11,14 @@ where only the fit is wanted).
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from kehu.batch._engines import BatchEngine, connect, read_tables
 from kehu.batch._features import currencies_expr, order_facts_expr, value_summary_expr
+from kehu.batch._health import EngineHealth
 from kehu.core import InvalidInputError
 from kehu.jobs.value import ComputedOrders
 
@@ -65,11 +67,25 @@ def compute_orders(
     )
 
 
+@dataclass
+class EngineInput:
+    """An open engine over a Parquet input: what ``kehu analyze --engine`` computes on it."""
+
+    engine: BatchEngine
+    tables: dict[str, ir.Table]
+
+    def orders(self, *, as_of: dt.date | None = None) -> ComputedOrders:
+        """Compute the value analysis's figures (:func:`compute_orders`)."""
+        return compute_orders(self.engine, self.tables, as_of=as_of)
+
+    def health(self) -> EngineHealth:
+        """Return the health analysis's line aggregates (:class:`kehu.batch.EngineHealth`)."""
+        return EngineHealth(self.engine, self.tables)
+
+
 @contextmanager
-def engine_orders(
-    engine_name: str | None, input_dir: str | None, *, as_of: dt.date | None = None
-) -> Iterator[ComputedOrders | None]:
-    """Open the engine, compute the orders' figures from ``input_dir`` and keep it open.
+def open_input(engine_name: str | None, input_dir: str | None) -> Iterator[EngineInput | None]:
+    """Open the engine over ``input_dir`` and keep it open for the whole analysis.
 
     Yields ``None`` when neither an engine nor an input is given (the analysis reads the
     store). An input without an engine runs on DuckDB; Spark needs an input.
@@ -85,7 +101,18 @@ def engine_orders(
         )
     engine = connect(engine_name or "duckdb")
     try:
-        tables = read_tables(engine, input_dir)
-        yield compute_orders(engine, tables, as_of=as_of)
+        yield EngineInput(engine, read_tables(engine, input_dir))
     finally:
         engine.close()
+
+
+@contextmanager
+def engine_orders(
+    engine_name: str | None, input_dir: str | None, *, as_of: dt.date | None = None
+) -> Iterator[ComputedOrders | None]:
+    """Open the engine, compute the orders' figures from ``input_dir`` and keep it open.
+
+    Yields ``None`` when neither an engine nor an input is given (see :func:`open_input`).
+    """
+    with open_input(engine_name, input_dir) as opened:
+        yield None if opened is None else opened.orders(as_of=as_of)

@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from kehu.core import InvalidInputError
+from kehu.core import InvalidInputError, get_settings
 
 EngineName = Literal["duckdb", "spark"]
 ENGINES: tuple[EngineName, ...] = ("duckdb", "spark")
@@ -32,6 +32,17 @@ _SPARK_DEFAULTS = {
 }
 
 
+#: The tables that get a ``day`` column (the UTC date of this timestamp) on DuckDB.
+_DAY_OF = {"orders": "ordered_at", "service_tickets": "opened_at"}
+#: Days since 1970-01-01 floored (DuckDB's ``//`` truncates towards zero), as a date.
+_MICROS_PER_DAY = 86_400_000_000
+_UTC_DAY = (
+    "CAST(DATE '1970-01-01' + CAST(({us} - ((({us}) % "
+    f"{_MICROS_PER_DAY} + {_MICROS_PER_DAY}) % {_MICROS_PER_DAY})) // {_MICROS_PER_DAY} "
+    "AS INTEGER) AS DATE)"
+)
+
+
 @dataclass
 class BatchEngine:
     """An open engine: its Ibis backend and, for Spark, the session behind it."""
@@ -46,7 +57,11 @@ class BatchEngine:
         return self.backend.to_pyarrow(expr)
 
     def close(self) -> None:
-        """Disconnect; a Spark session this engine started is stopped too."""
+        """Release what was cached, then disconnect; a Spark session it started is stopped."""
+        # Ibis drops a cached table when its expression is collected, which may be after
+        # the disconnect (an error then) or never on a shared Spark session: release now.
+        for name in list(getattr(self.backend, "_cache_name_to_entry", {})):
+            self.backend._finalize_cached_table(name)
         if self.name == "duckdb":
             self.backend.disconnect()
         elif self._owns_spark and self.spark is not None:
@@ -67,12 +82,14 @@ def _spark_class() -> Any:
 def spark_session(master: str | None = None, *, config: Mapping[str, str] | None = None) -> Any:
     """Start (or get) a Spark session.
 
-    The master is ``master``, else ``SPARK_MASTER``, else the one ``spark-submit`` gave
+    The master is ``master``, else the ``spark_master`` setting (``KEHU_SPARK_MASTER`` or
+    ``SPARK_MASTER``), else the one ``spark-submit`` gave
     (a driver it launched has ``PYSPARK_GATEWAY_PORT`` set), else ``local[2]``. ``config``
     adds to kehu's defaults; settings given to ``spark-submit --conf`` are not overridden.
     """
     builder = _spark_class().builder.appName("kehu-batch")
-    chosen = master or os.environ.get("SPARK_MASTER")
+    chosen = master or get_settings().spark_master
+    # A driver spark-submit launched has the gateway port set; not a setting, Spark's own.
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ
     if chosen or not submitted:
         builder = builder.master(chosen or "local[2]")
@@ -126,5 +143,14 @@ def read_tables(engine: BatchEngine, input_dir: str | Path) -> dict[str, ir.Tabl
         if is_local and not (Path(path).is_dir() and any(Path(path).glob("*.parquet"))):
             continue
         source = path if engine.name == "spark" else f"{path}/*.parquet"
-        tables[name] = engine.backend.read_parquet(source, table_name=f"kehu_{name}")
+        table = engine.backend.read_parquet(source, table_name=f"kehu_{name}")
+        if name in _DAY_OF and engine.name == "duckdb":
+            # The UTC day by integer arithmetic: DuckDB's cast of a zoned timestamp to a date
+            # goes through ICU's calendar in the session's time zone (8x slower, and the
+            # machine's zone, not UTC, unless set). Spark's session runs in UTC.
+            stamp = f'epoch_us("{_DAY_OF[name]}")'
+            table = engine.backend.sql(
+                f'SELECT *, {_UTC_DAY.format(us=stamp)} AS "day" FROM "kehu_{name}"'  # noqa: S608
+            )
+        tables[name] = table
     return tables

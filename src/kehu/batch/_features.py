@@ -18,7 +18,8 @@ import ibis
 import ibis.expr.types as ir
 
 from kehu.analytics.clv import summary_expr
-from kehu.analytics.health._signals import _history_expr, _window_expr
+from kehu.analytics.health import cohort_counts_expr as cohorts_of
+from kehu.analytics.health import history_expr, window_expr
 from kehu.core import InvalidInputError
 
 Tables = Mapping[str, ir.Table]
@@ -43,7 +44,8 @@ def known_orders(tables: Tables) -> ir.Table:
             known_id=customers.id
         )
         orders = orders.semi_join(active, orders.customer_id == active.known_id)
-    return orders.mutate(day=orders.ordered_at.date())
+    # read_tables gives DuckDB's orders their UTC day already (see there).
+    return orders if "day" in orders.columns else orders.mutate(day=orders.ordered_at.date())
 
 
 def transactions_expr(tables: Tables, *, as_of: dt.date) -> ir.Table:
@@ -114,7 +116,7 @@ def sale_lines_expr(tables: Tables) -> ir.Table:
 
 def health_history_expr(tables: Tables, *, as_of: dt.date) -> ir.Table:
     """Per customer: first and last purchase day and the number of purchase days."""
-    return _history_expr(sale_lines_expr(tables), as_of=as_of)
+    return history_expr(sale_lines_expr(tables), as_of=as_of)
 
 
 def health_windows_expr(
@@ -126,7 +128,7 @@ def health_windows_expr(
     price_tolerance: float = 0.05,
 ) -> ir.Table:
     """Per customer and window (0 then, 1 now): orders, spend, discounted spend, items."""
-    return _window_expr(
+    return window_expr(
         sale_lines_expr(tables),
         as_of=as_of,
         window_days=window_days,
@@ -142,23 +144,32 @@ def cohort_counts_expr(tables: Tables, *, as_of: dt.date) -> ir.Table:
     total, as in :func:`kehu.analytics.health.cohort_retention`.
     """
     orders = known_orders(tables)
-    t = orders.filter((orders.total >= 0) & (orders.day <= ibis.date(as_of)))
-    t = t.mutate(month=t.day.year() * 12 + t.day.month() - 1)
-    active = t.select("customer_id", "month").distinct()
-    first = active.group_by("customer_id").aggregate(cohort=active.month.min())
-    joined = active.join(first, "customer_id")
-    joined = joined.mutate(k=joined.month - joined.cohort)
-    return joined.group_by(["cohort", "k"]).aggregate(n_active=joined.customer_id.nunique())
+    purchases = orders.filter(orders.total >= 0).select("customer_id", "day")
+    return cohorts_of(purchases, as_of=as_of)
 
 
-def cooccurrence_expr(tables: Tables, *, as_of: dt.date) -> ir.Table:
-    """Count the customers who bought both items of a pair (``item_a < item_b``).
+def baskets_expr(tables: Tables, *, as_of: dt.date) -> ir.Table:
+    """Return the distinct (``customer_id``, ``item_id``) of sale lines up to ``as_of``.
 
-    The counts behind the also-bought similarities (``analytics/recommend/_similarity.py``).
+    What both the co-occurrences and the item counts count; :func:`feature_expressions`
+    with ``cache=True`` computes it once for both.
     """
     lines = sale_lines_expr(tables)
     sales = lines.filter((lines.quantity > 0) & (lines.day <= ibis.date(as_of)))
-    baskets = sales.select("customer_id", "item_id").distinct()
+    return sales.select("customer_id", "item_id").distinct()
+
+
+def cooccurrence_expr(
+    tables: Tables, *, as_of: dt.date, baskets: ir.Table | None = None
+) -> ir.Table:
+    """Count the customers who bought both items of a pair (``item_a < item_b``).
+
+    The counts behind the also-bought similarities (``analytics/recommend/_similarity.py``).
+    ``baskets`` is :func:`baskets_expr`'s result where it is already at hand (cached): the
+    self-join reads it twice, and an engine may compute an uncached one twice.
+    """
+    if baskets is None:
+        baskets = baskets_expr(tables, as_of=as_of)
     other = baskets.select(other_customer=baskets.customer_id, item_b=baskets.item_id)
     pairs = baskets.join(
         other,
@@ -169,18 +180,19 @@ def cooccurrence_expr(tables: Tables, *, as_of: dt.date) -> ir.Table:
     )
 
 
-def item_counts_expr(tables: Tables, *, as_of: dt.date) -> ir.Table:
+def item_counts_expr(
+    tables: Tables, *, as_of: dt.date, baskets: ir.Table | None = None
+) -> ir.Table:
     """Count the customers who bought each item (the co-occurrences' marginals)."""
-    lines = sale_lines_expr(tables)
-    sales = lines.filter((lines.quantity > 0) & (lines.day <= ibis.date(as_of)))
-    baskets = sales.select("customer_id", "item_id").distinct()
+    if baskets is None:
+        baskets = baskets_expr(tables, as_of=as_of)
     return baskets.group_by("item_id").aggregate(n_customers=baskets.count())
 
 
 def category_counts_expr(tables: Tables, *, as_of: dt.date) -> ir.Table:
     """Service tickets per category and month opened (``month`` = year * 12 + month - 1)."""
     tickets = _require(tables, "service_tickets")
-    t = tickets.mutate(day=tickets.opened_at.date())
+    t = tickets if "day" in tickets.columns else tickets.mutate(day=tickets.opened_at.date())
     t = t.filter(t.day <= ibis.date(as_of))
     t = t.mutate(month=t.day.year() * 12 + t.day.month() - 1)
     return t.group_by(["category_id", "month"]).aggregate(n_tickets=t.count())
@@ -208,11 +220,27 @@ FEATURES: dict[str, tuple[Callable[..., ir.Table], tuple[str, ...]]] = {
 }
 
 
-def feature_expressions(tables: Tables, *, as_of: dt.date, **options: Any) -> dict[str, ir.Table]:
-    """Build every feature the tables allow (a feature whose tables are missing is skipped)."""
+def feature_expressions(
+    tables: Tables, *, as_of: dt.date, cache: bool = False, **options: Any
+) -> dict[str, ir.Table]:
+    """Build every feature the tables allow (a feature whose tables are missing is skipped).
+
+    With ``cache`` the customers' baskets (:func:`baskets_expr`) are computed now, once, and
+    kept on the engine (a temporary table on DuckDB, a cached DataFrame on Spark) for the
+    item counts and co-occurrences; without, each feature is self-contained.
+    """
     del options
-    return {
-        name: builder(tables, as_of=as_of)
+    built = {
+        name: builder
         for name, (builder, needs) in FEATURES.items()
         if all(need in tables for need in needs)
+    }
+    shared: dict[str, Any] = {}
+    if cache and {"cooccurrence", "item_counts"} & set(built):
+        shared["baskets"] = baskets_expr(tables, as_of=as_of).cache()
+    return {
+        name: builder(tables, as_of=as_of, **shared)
+        if name in ("cooccurrence", "item_counts")
+        else builder(tables, as_of=as_of)
+        for name, builder in built.items()
     }

@@ -37,7 +37,10 @@ def analyze_command(
     ] = None,
     engine: Annotated[
         str | None,
-        typer.Option("--engine", help="Summarise the orders on duckdb or spark (with --input)"),
+        typer.Option(
+            "--engine",
+            help="Compute the order and order-line aggregates on duckdb or spark (with --input)",
+        ),
     ] = None,
     input_dir: Annotated[
         str | None,
@@ -58,10 +61,11 @@ def analyze_command(
                 f"[red]Error:[/red] --as-of must be a date like 2011-12-09, not {as_of!r}."
             )
             raise typer.Exit(1) from None
-    from kehu.batch import engine_orders
+    from kehu.batch import open_input
 
     try:
-        with open_session() as session, engine_orders(engine, input_dir, as_of=day) as computed:
+        with open_session() as session, open_input(engine, input_dir) as opened:
+            computed = None if opened is None else opened.orders(as_of=day)
             with console.status("Scoring customer value..."):
                 run = run_value_analysis(
                     session,
@@ -88,7 +92,7 @@ def analyze_command(
                 if run.message:
                     console.print(f"[yellow]Note:[/yellow] {run.message}")
             _train_recommender(session, settings)
-            health_step(session, day)
+            health_step(session, day, source=None if opened is None else opened.health())
             relations_step(session, day or run.observation_end)
     except KehuError as exc:
         err_console.print(f"[red]Error:[/red] {exc.message}")

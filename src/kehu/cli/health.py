@@ -223,14 +223,20 @@ def evaluate(
         _print(result)
 
 
-def health_step(session: Any, as_of: dt.date | None) -> None:
-    """Run the health analysis inside ``kehu analyze`` (after the value step); say how it went."""
+def health_step(session: Any, as_of: dt.date | None, *, source: Any = None) -> None:
+    """Run the health analysis inside ``kehu analyze`` (after the value step); say how it went.
+
+    ``source`` is where the order lines' aggregates come from (a batch engine's with
+    ``--engine``); by default the store.
+    """
     from kehu.core import Actor
     from kehu.health import HealthRunStatus
     from kehu.jobs.health import run_health_analysis
 
     with console.status("Staging relationship health..."):
-        run = run_health_analysis(session, actor=Actor.system("kehu analyze"), as_of=as_of)
+        run = run_health_analysis(
+            session, actor=Actor.system("kehu analyze"), as_of=as_of, source=source
+        )
     if run.status != HealthRunStatus.SUCCEEDED:
         console.print(f"[yellow]Health analysis {run.id} failed:[/yellow] {run.message}")
         return

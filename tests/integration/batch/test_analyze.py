@@ -1,4 +1,4 @@
-"""``kehu analyze --engine spark --input DIR`` scores customers as the store path does."""
+"""``kehu analyze --engine E --input DIR`` scores and stages customers as the store path does."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +13,7 @@ from kehu.analytics.clv import simulate_transactions
 from kehu.batch import export_parquet
 from kehu.cli.analyze import analyze_command
 from kehu.core import get_settings
+from kehu.health import CustomerHealth, HealthRun
 from kehu.store import make_engine, make_session_factory, upgrade_to_head
 from kehu.value import CustomerValue
 from tests.integration.value.conftest import LAST_DAY, load_history
@@ -46,13 +47,36 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def store_scores(store_dir: Path) -> list[tuple[Any, ...]]:
-    """The scores `kehu analyze` writes from the store, and the store exported to Parquet."""
+def store_results(
+    store_dir: Path,
+) -> tuple[list[tuple[Any, ...]], tuple[list[tuple[Any, ...]], dict[str, Any]]]:
+    """The scores and health `kehu analyze` writes from the store; the store to Parquet."""
     result = runner.invoke(cli, ARGS)
     assert result.exit_code == 0, result.output
     url = f"sqlite:///{store_dir / 'kehu.db'}"
     export_parquet(url, store_dir / "parquet")
-    return _scores(url)
+    return _scores(url), _health(url)
+
+
+def _health(url: str) -> tuple[list[tuple[Any, ...]], dict[str, Any]]:
+    """Each customer's stage, churn risk and P(alive), and the latest health run's metrics."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    CustomerHealth.customer_id,
+                    CustomerHealth.stage,
+                    CustomerHealth.churn_risk,
+                    CustomerHealth.p_alive,
+                ).order_by(CustomerHealth.customer_id)
+            ).all()
+            metrics = connection.execute(
+                select(HealthRun.metrics).order_by(HealthRun.id.desc()).limit(1)
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return [tuple(row) for row in rows], metrics
 
 
 def _scores(url: str) -> list[tuple[Any, ...]]:
@@ -76,26 +100,46 @@ def _scores(url: str) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "spark"])
-def test_engine_scores_equal_the_store_path(
+def test_engine_scores_and_health_equal_the_store_path(
     store_dir: Path,
-    store_scores: list[tuple[Any, ...]],
+    store_results: tuple[list[tuple[Any, ...]], tuple[list[tuple[Any, ...]], dict[str, Any]]],
     engine: str,
     request: pytest.FixtureRequest,
 ) -> None:
+    # One run per engine checks both steps (a Spark run of the whole analysis is slow).
     if engine == "spark":
         request.getfixturevalue("spark")  # the shared session, not one per run
+    store_scores, (rows, metrics) = store_results
 
     result = runner.invoke(cli, [*ARGS, "--engine", engine, "--input", str(store_dir / "parquet")])
 
     assert result.exit_code == 0, result.output
     assert "Holdout check (20 weeks" in result.output
-    from_engine = _scores(f"sqlite:///{store_dir / 'kehu.db'}")
+    url = f"sqlite:///{store_dir / 'kehu.db'}"
+    from_engine = _scores(url)
     assert len(from_engine) == len(store_scores) > 10
     for ours, theirs in zip(from_engine, store_scores, strict=True):
         assert ours[:2] == theirs[:2]
         assert ours[2] == theirs[2]  # CLV in cents
         assert ours[3] == pytest.approx(theirs[3], rel=1e-9)
         assert ours[4:] == theirs[4:]
+    # Health: the engine computed the line aggregates (kehu.batch.EngineHealth).
+    ours_health, our_metrics = _health(url)
+    assert len(ours_health) == len(rows) > 10
+    for mine, theirs in zip(ours_health, rows, strict=True):
+        assert mine[:2] == theirs[:2]  # customer, stage
+        assert mine[2:] == pytest.approx(theirs[2:], rel=1e-9, abs=1e-12)  # risk, P(alive)
+    # The churn model was fitted and checked on the same figures; cohorts are the same.
+    assert metrics["risk_source"] == "churn model"
+    for key in ("stages", "cohorts", "risk_source", "discount_basis", "retention_value"):
+        assert our_metrics[key] == metrics[key], key
+    assert our_metrics["churn"]["coefficients"] == pytest.approx(
+        metrics["churn"]["coefficients"], rel=1e-6
+    )
+    for key in ("auc_model", "auc_p_alive", "auc_recency", "n_customers"):
+        assert our_metrics["churn"]["check"][key] == pytest.approx(
+            metrics["churn"]["check"][key], rel=1e-9
+        )
 
 
 def test_spark_without_input_exits_1(store_dir: Path) -> None:

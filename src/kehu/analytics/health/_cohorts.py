@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 
 from kehu.analytics._base import InvalidDataError, require_columns, to_arrow
@@ -32,6 +33,69 @@ SEED_CLAIM = (0.35, 0.85)
 
 def _month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
+
+
+def cohort_counts_expr(purchases: ir.Table, *, as_of: dt.date) -> ir.Table:
+    """Active customers per (first-purchase month ``cohort``, months since ``k``): ``n_active``.
+
+    ``purchases`` is an Ibis table with ``customer_id`` and ``day`` (the purchases that count,
+    already filtered), on any engine: :func:`cohort_retention` runs it in DuckDB, the batch
+    engines over Parquet. Months are numbered ``year * 12 + month - 1``.
+    """
+    t = purchases.filter(
+        purchases.customer_id.notnull()
+        & purchases.day.notnull()
+        & (purchases.day <= ibis.date(as_of))
+    )
+    t = t.mutate(month=t.day.year() * 12 + t.day.month() - 1)
+    active = t.select("customer_id", "month").distinct()
+    first = active.group_by("customer_id").aggregate(cohort=active.month.min())
+    joined = active.join(first, "customer_id")
+    joined = joined.mutate(k=joined.month - joined.cohort)
+    return joined.group_by(["cohort", "k"]).aggregate(n_active=joined.customer_id.nunique())
+
+
+def retention_from_counts(counts: pa.Table, *, as_of: dt.date, max_months: int = 24) -> pa.Table:
+    """Turn :func:`cohort_counts_expr`'s counts into :func:`cohort_retention`'s curves."""
+    day = as_of
+    if counts.num_rows == 0:
+        raise InvalidDataError(
+            f"No purchase on or before {day}: there are no cohorts.", code="analytics.empty"
+        )
+    active_by = {
+        (int(c), int(k)): int(n)
+        for c, k, n in zip(
+            counts.column("cohort").to_pylist(),
+            counts.column("k").to_pylist(),
+            counts.column("n_active").to_pylist(),
+            strict=True,
+        )
+    }
+    last = _month_index(day)
+    month_end_complete = (day + dt.timedelta(days=1)).day == 1
+    rows: dict[str, list[Any]] = {
+        key: [] for key in ("cohort", "month", "n_customers", "n_active", "retention", "complete")
+    }
+    for cohort in sorted({c for c, _ in active_by}):
+        size = active_by[(cohort, 0)]
+        for k in range(min(max_months, last - cohort) + 1):
+            n = active_by.get((cohort, k), 0)
+            rows["cohort"].append(dt.date(cohort // 12, cohort % 12 + 1, 1))
+            rows["month"].append(k)
+            rows["n_customers"].append(size)
+            rows["n_active"].append(n)
+            rows["retention"].append(n / size)
+            rows["complete"].append(cohort + k < last or month_end_complete)
+    return pa.table(
+        {
+            "cohort": pa.array(rows["cohort"], pa.date32()),
+            "month": pa.array(rows["month"], pa.int32()),
+            "n_customers": pa.array(rows["n_customers"], pa.int64()),
+            "n_active": pa.array(rows["n_active"], pa.int64()),
+            "retention": pa.array(rows["retention"], pa.float64()),
+            "complete": pa.array(rows["complete"], pa.bool_()),
+        }
+    )
 
 
 def cohort_retention(purchases: Any, *, as_of: dt.date | str, max_months: int = 24) -> pa.Table:
@@ -87,55 +151,10 @@ def cohort_retention(purchases: Any, *, as_of: dt.date | str, max_months: int = 
             mask = con.to_pyarrow(raw.select(keep=keep.fill_null(False))).column("keep")
             data = data.filter(mask)
             t = ibis.memtable(data)
-        t = t.filter(t.customer_id.notnull() & t.day.notnull() & (t.day <= ibis.date(day)))
-        t = t.mutate(month=t.day.year() * 12 + t.day.month() - 1)
-        active = t.select("customer_id", "month").distinct()
-        first = active.group_by("customer_id").aggregate(cohort=active.month.min())
-        joined = active.join(first, "customer_id")
-        joined = joined.mutate(k=joined.month - joined.cohort)
-        counts = con.to_pyarrow(
-            joined.group_by(["cohort", "k"]).aggregate(n_active=joined.customer_id.nunique())
-        )
+        counts = con.to_pyarrow(cohort_counts_expr(t, as_of=day))
     finally:
         con.disconnect()
-    if counts.num_rows == 0:
-        raise InvalidDataError(
-            f"No purchase on or before {day}: there are no cohorts.", code="analytics.empty"
-        )
-    active_by = {
-        (int(c), int(k)): int(n)
-        for c, k, n in zip(
-            counts.column("cohort").to_pylist(),
-            counts.column("k").to_pylist(),
-            counts.column("n_active").to_pylist(),
-            strict=True,
-        )
-    }
-    last = _month_index(day)
-    month_end_complete = (day + dt.timedelta(days=1)).day == 1
-    rows: dict[str, list[Any]] = {
-        key: [] for key in ("cohort", "month", "n_customers", "n_active", "retention", "complete")
-    }
-    for cohort in sorted({c for c, _ in active_by}):
-        size = active_by[(cohort, 0)]
-        for k in range(min(max_months, last - cohort) + 1):
-            n = active_by.get((cohort, k), 0)
-            rows["cohort"].append(dt.date(cohort // 12, cohort % 12 + 1, 1))
-            rows["month"].append(k)
-            rows["n_customers"].append(size)
-            rows["n_active"].append(n)
-            rows["retention"].append(n / size)
-            rows["complete"].append(cohort + k < last or month_end_complete)
-    return pa.table(
-        {
-            "cohort": pa.array(rows["cohort"], pa.date32()),
-            "month": pa.array(rows["month"], pa.int32()),
-            "n_customers": pa.array(rows["n_customers"], pa.int64()),
-            "n_active": pa.array(rows["n_active"], pa.int64()),
-            "retention": pa.array(rows["retention"], pa.float64()),
-            "complete": pa.array(rows["complete"], pa.bool_()),
-        }
-    )
+    return retention_from_counts(counts, as_of=day, max_months=max_months)
 
 
 def cohort_curves(table: pa.Table) -> list[dict[str, Any]]:

@@ -214,10 +214,14 @@ def resolve_discount_basis(lines: pa.Table, basis: DiscountBasis) -> Literal["fi
     return "field" if bool(pc.any(real).as_py()) else "price"
 
 
-def _window_expr(
+def window_expr(
     lines: ir.Table, *, as_of: dt.date, window_days: int, basis: str, price_tolerance: float
 ) -> ir.Table:
-    """Per customer and window (0 = then, 1 = now): orders, spend, discounted spend, ..."""
+    """Per customer and window (0 = then, 1 = now): orders, spend, discounted spend, ...
+
+    ``lines`` is an Ibis table with :func:`normalise_lines`' columns on any engine (the
+    batch engines run this same expression over Parquet).
+    """
     start = ibis.date(as_of - dt.timedelta(days=2 * window_days))
     middle = ibis.date(as_of - dt.timedelta(days=window_days))
     sales = lines.filter(
@@ -250,7 +254,8 @@ def _window_expr(
     )
 
 
-def _history_expr(lines: ir.Table, *, as_of: dt.date) -> ir.Table:
+def history_expr(lines: ir.Table, *, as_of: dt.date) -> ir.Table:
+    """Per customer: first and last purchase day and the number of purchase days."""
     sales = lines.filter(
         (lines.quantity > 0) & (lines.unit_price > 0) & (lines.day <= ibis.date(as_of))
     )
@@ -271,20 +276,18 @@ def _pivot(windows: pa.Table, ids: pa.Array, column: str, window: int) -> np.nda
     return out
 
 
-def _event_counts(
-    con: Any, events: pa.Table | None, ids: pa.Array, *, as_of: dt.date, window_days: int
-) -> tuple[np.ndarray, np.ndarray]:
-    if events is None or events.num_rows == 0:
-        return np.zeros(len(ids)), np.zeros(len(ids))
+def event_counts_expr(events: ir.Table, *, as_of: dt.date, window_days: int) -> ir.Table:
+    """Service contacts per customer and window (0 = then, 1 = now): ``n``.
+
+    ``events`` has ``customer_id`` and ``day``; any engine runs it.
+    """
     middle = ibis.date(as_of - dt.timedelta(days=window_days))
-    t = ibis.memtable(events)
-    t = t.filter(
-        (t.day > ibis.date(as_of - dt.timedelta(days=2 * window_days)))
-        & (t.day <= ibis.date(as_of))
+    t = events.filter(
+        (events.day > ibis.date(as_of - dt.timedelta(days=2 * window_days)))
+        & (events.day <= ibis.date(as_of))
     )
     t = t.mutate(window=(t.day > middle).cast("int8"))
-    counts = con.to_pyarrow(t.group_by(["customer_id", "window"]).aggregate(n=t.count()))
-    return _pivot(counts, ids, "n", 0), _pivot(counts, ids, "n", 1)
+    return t.group_by(["customer_id", "window"]).aggregate(n=t.count())
 
 
 def _procurement_shares(
@@ -413,14 +416,9 @@ def compute_signals(
     con = ibis.duckdb.connect()
     try:
         t = ibis.memtable(table)
-        history = con.to_pyarrow(_history_expr(t, as_of=day).order_by("customer_id"))
-        if history.num_rows == 0:
-            raise InvalidDataError(
-                f"No customer bought anything on or before {day}; choose a later date.",
-                code="analytics.empty",
-            )
+        history = con.to_pyarrow(history_expr(t, as_of=day))
         windows = con.to_pyarrow(
-            _window_expr(
+            window_expr(
                 t,
                 as_of=day,
                 window_days=window_days,
@@ -428,12 +426,64 @@ def compute_signals(
                 price_tolerance=price_tolerance,
             )
         )
-        ids = history.column("customer_id").combine_chunks()
-        service_then, service_now = _event_counts(
-            con, service, ids, as_of=day, window_days=window_days
-        )
+        service_counts = None
+        if service is not None and service.num_rows:
+            service_counts = con.to_pyarrow(
+                event_counts_expr(ibis.memtable(service), as_of=day, window_days=window_days)
+            )
     finally:
         con.disconnect()
+    return assemble_signals(
+        history,
+        windows,
+        service_counts,
+        as_of=day,
+        window_days=window_days,
+        basis=basis,
+        contacts=contact_table,
+    )
+
+
+def _text_ids(table: pa.Table) -> pa.Table:
+    """``table`` with ``customer_id`` as text (an engine may hand back whole numbers)."""
+    index = table.schema.get_field_index("customer_id")
+    return table.set_column(index, "customer_id", customer_ids(table.column("customer_id")))
+
+
+def assemble_signals(
+    history: pa.Table,
+    windows: pa.Table,
+    service_counts: pa.Table | None,
+    *,
+    as_of: dt.date,
+    window_days: int,
+    basis: str,
+    contacts: Any = None,
+) -> pa.Table:
+    """Put the per-customer aggregates side by side: :func:`compute_signals`' result.
+
+    ``history`` is :func:`history_expr`'s result, ``windows`` :func:`window_expr`'s and
+    ``service_counts`` :func:`event_counts_expr`'s (or ``None``), run by any engine: these
+    aggregates are what the signals need from the lines, so a batch engine computes them
+    over Parquet and only they come back. ``contacts`` as :func:`compute_signals` takes them.
+    """
+    day = as_of
+    contacts = None if contacts is None else _contacts(contacts)
+    history = _text_ids(history)
+    history = history.take(pc.sort_indices(history, [("customer_id", "ascending")]))
+    if history.num_rows == 0:
+        raise InvalidDataError(
+            f"No customer bought anything on or before {day}; choose a later date.",
+            code="analytics.empty",
+        )
+    windows = _text_ids(windows)
+    ids = history.column("customer_id").combine_chunks()
+    if service_counts is None or service_counts.num_rows == 0:
+        service_then, service_now = np.zeros(len(ids)), np.zeros(len(ids))
+    else:
+        service_counts = _text_ids(service_counts)
+        service_then = _pivot(service_counts, ids, "n", 0)
+        service_now = _pivot(service_counts, ids, "n", 1)
 
     first = history.column("first_purchase")
     last = history.column("last_purchase")
@@ -472,9 +522,7 @@ def compute_signals(
         columns[f"items_{suffix}"] = _pivot(windows, ids, "items", window)
     columns["interactions_then"] = service_then
     columns["interactions_now"] = service_now
-    then_share, now_share = _procurement_shares(
-        contact_table, ids, as_of=day, window_days=window_days
-    )
+    then_share, now_share = _procurement_shares(contacts, ids, as_of=day, window_days=window_days)
     columns["procurement_share_then"] = then_share
     columns["procurement_share_now"] = now_share
     ordered = {name: columns[name] for name in SIGNAL_COLUMNS}
