@@ -11,6 +11,7 @@ from kehu.commerce.queries import (
     list_orders,
     orders_per_month,
 )
+from kehu.commerce.totals import OrderTotals, order_totals
 
 __all__ = [
     "CustomerOrderStats",
@@ -18,6 +19,7 @@ __all__ = [
     "Order",
     "OrderKind",
     "OrderLine",
+    "OrderTotals",
     "Product",
     "count_order_lines",
     "create_order",
@@ -25,6 +27,7 @@ __all__ = [
     "find_product_by_sku",
     "get_order",
     "list_orders",
+    "order_totals",
     "orders_per_month",
     "upsert_product",
 ]

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from kehu.commerce.models import Order, OrderKind, OrderLine, Product
@@ -30,9 +30,15 @@ def list_orders(
     until: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
+    where: ColumnElement[bool] | None = None,
 ) -> tuple[Sequence[Order], int]:
-    """Return one page of orders, newest first, and the number matching."""
+    """Return one page of orders, newest first, and the number matching.
+
+    ``where`` is an extra predicate on ``orders`` (a caller's scope, ``kehu.access``).
+    """
     query = select(Order)
+    if where is not None:
+        query = query.where(where)
     if customer_id is not None:
         query = query.where(Order.customer_id == customer_id)
     if since is not None:

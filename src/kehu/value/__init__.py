@@ -17,10 +17,16 @@ from kehu.value.operations import (
     reassign_customers_of_inactive_owners,
     replace_customer_values,
     start_value_run,
+    store_dashboard_figures,
 )
 from kehu.value.queries import (
+    HISTOGRAM_BINS,
+    PARETO_AT,
+    PARETO_POINTS,
     SORTS,
     clv_histogram,
+    compute_dashboard_figures,
+    dashboard_figures,
     find_running_value_run,
     get_customer_value,
     latest_value_run,
@@ -29,12 +35,15 @@ from kehu.value.queries import (
     list_valued_customers,
     pareto_curve,
     pareto_share,
+    stored_dashboard_figures,
     tier_summary,
     value_tiers,
 )
 from kehu.value.schemas import (
     CustomerValuePublic,
+    DashboardFigures,
     HistogramBin,
+    OrderFigures,
     OwnerCustomer,
     OwnerCustomersPublic,
     ParetoPoint,
@@ -46,11 +55,16 @@ from kehu.value.schemas import (
 )
 
 __all__ = [
+    "HISTOGRAM_BINS",
+    "PARETO_AT",
+    "PARETO_POINTS",
     "SCORE_COLUMNS",
     "SORTS",
     "CustomerValue",
     "CustomerValuePublic",
+    "DashboardFigures",
     "HistogramBin",
+    "OrderFigures",
     "OwnerAssignment",
     "OwnerChange",
     "OwnerCustomer",
@@ -67,6 +81,8 @@ __all__ = [
     "ValuedCustomersPublic",
     "assign_vip_owners",
     "clv_histogram",
+    "compute_dashboard_figures",
+    "dashboard_figures",
     "find_running_value_run",
     "finish_value_run",
     "get_customer_value",
@@ -81,6 +97,8 @@ __all__ = [
     "reassign_customers_of_inactive_owners",
     "replace_customer_values",
     "start_value_run",
+    "store_dashboard_figures",
+    "stored_dashboard_figures",
     "tier_summary",
     "value_tiers",
 ]

@@ -62,6 +62,10 @@ class ValueRun(TimestampMixin, Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: What a person should know: the reason of a failure, or warnings of a success.
     message: Mapped[str] = mapped_column(Text, default="")
+    #: What the dashboards show, stored by the run (``kehu.value.DashboardFigures`` as JSON):
+    #: aggregates only, so that a page visit reads them instead of every score and order.
+    #: Empty for failed runs and for runs stored before they were kept.
+    dashboard_figures: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class CustomerValue(Base):
@@ -69,7 +73,6 @@ class CustomerValue(Base):
 
     __tablename__ = "customer_values"
     __table_args__ = (
-        Index("ix_customer_values_tier_clv", "tier", "clv"),
         Index("ix_customer_values_segment", "rfm_segment"),
         Index("ix_customer_values_rank", "value_rank"),
     )
@@ -98,3 +101,14 @@ class CustomerValue(Base):
     total_spend: Mapped[Decimal] = mapped_column(Amount)
     last_purchase_on: Mapped[date | None]
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The value lists' order (highest CLV first, ties by customer), whole or within a tier: read
+# from the index, not sorted from a million scores (issue 8 §3).
+Index("ix_customer_values_clv", CustomerValue.clv.desc(), CustomerValue.customer_id)
+Index(
+    "ix_customer_values_tier_clv",
+    CustomerValue.tier,
+    CustomerValue.clv.desc(),
+    CustomerValue.customer_id,
+)

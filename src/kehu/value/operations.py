@@ -19,6 +19,8 @@ from kehu.customers import Customer, update_customer
 from kehu.store.bulk import insert_rows
 from kehu.users import Role, User
 from kehu.value.models import CustomerValue, ValueRun, ValueRunStatus, ValueTier
+from kehu.value.queries import compute_dashboard_figures
+from kehu.value.schemas import DashboardFigures
 
 #: An analysis run (:class:`ValueRun`, ``kehu.health.HealthRun``...): status, started/finished
 #: at and by, metrics and message.
@@ -201,6 +203,20 @@ def replace_customer_values(
         changes={"n_customers": n},
     )
     return n
+
+
+def store_dashboard_figures(session: Session, run: ValueRun) -> DashboardFigures:
+    """Compute the dashboards' figures from the current scores and orders and store them on ``run``.
+
+    ``kehu.jobs.value`` computes the same figures once a run's scores are in and closes the
+    run with them (its audit row covers them); this stores them for a run that has none (a
+    run recorded before they were kept, a benchmark's synthetic run). Aggregates only, so
+    per-user scoping of customer lists does not apply to them.
+    """
+    figures = compute_dashboard_figures(session)
+    run.dashboard_figures = figures.model_dump(mode="json")
+    session.flush()
+    return figures
 
 
 # ---------------------------------------------------------------- owners of VIP customers

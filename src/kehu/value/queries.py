@@ -5,9 +5,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, Select, case, func, null, select
 from sqlalchemy.orm import Session, aliased
 
+from kehu.commerce import order_totals
 from kehu.core import InvalidInputError, NotFoundError, utcnow
 from kehu.customers import Customer
 from kehu.engagement import Direction, Interaction
@@ -16,7 +18,9 @@ from kehu.value.errors import ValueErrorCode
 from kehu.value.models import CustomerValue, ValueRun, ValueRunStatus, ValueTier
 from kehu.value.schemas import (
     CustomerValuePublic,
+    DashboardFigures,
     HistogramBin,
+    OrderFigures,
     OwnerCustomer,
     ParetoPoint,
     TierSize,
@@ -272,6 +276,7 @@ def list_valued_customers(
     sort: str = "clv",
     limit: int = 50,
     offset: int = 0,
+    where: ColumnElement[bool] | None = None,
 ) -> tuple[list[ValuedCustomer], int]:
     """Return a page of scored customers and how many match.
 
@@ -279,6 +284,8 @@ def list_valued_customers(
     ----------
     tier, segment, owner_id
         Filters (all optional).
+    where
+        A predicate on ``customers``: the caller's scope (``kehu.access``).
     sort
         One of :data:`SORTS`; scores sort highest first, ``-`` in front reverses
         (``-clv``: least valuable first). Ties go by customer id.
@@ -310,8 +317,10 @@ def list_valued_customers(
         filters.append(CustomerValue.rfm_segment == segment)
     if owner_id is not None:
         filters.append(Customer.owner_id == owner_id)
+    if where is not None:
+        filters.append(where)
     counted = select(func.count()).select_from(CustomerValue)
-    if owner_id is not None:  # the only filter on the customer (each score has its customer)
+    if owner_id is not None or where is not None:  # the filters on the customer
         counted = counted.join(Customer, Customer.id == CustomerValue.customer_id)
     count = session.scalar(counted.where(*filters))
     rows = session.execute(
@@ -348,37 +357,73 @@ def list_owner_customers(
     Each row carries CLV, P(alive), tier and segment (empty when not scored) and the days
     since our last outbound interaction with the customer.
     """
+    # Per row of the page (a correlated subquery PostgreSQL evaluates after the LIMIT), not a
+    # grouping of every outbound interaction in the store on each visit (issue 8 §3).
     last_outbound = (
-        select(Interaction.customer_id, func.max(Interaction.occurred_at).label("at"))
-        .where(Interaction.direction == Direction.OUTBOUND)
-        .group_by(Interaction.customer_id)
-        .subquery()
+        select(func.max(Interaction.occurred_at))
+        .where(
+            Interaction.customer_id == Customer.id,
+            Interaction.direction == Direction.OUTBOUND,
+        )
+        .correlate(Customer)
+        .scalar_subquery()
     )
     mine = (Customer.owner_id == owner_id, Customer.merged_into_id.is_(None))
     count = session.scalar(select(func.count()).select_from(Customer).where(*mine))
-    rows = session.execute(
-        select(
-            Customer.id,
-            Customer.name,
-            CustomerValue.clv,
-            CustomerValue.p_alive,
-            CustomerValue.tier,
-            CustomerValue.rfm_segment,
-            last_outbound.c.at,
-            Customer.external_id,
-        )
-        .select_from(Customer)
-        .outerjoin(CustomerValue, CustomerValue.customer_id == Customer.id)
-        .outerjoin(last_outbound, last_outbound.c.customer_id == Customer.id)
-        .where(*mine)
-        .order_by(
-            case((CustomerValue.clv.is_(None), 1), else_=0),
-            CustomerValue.clv.desc(),
-            Customer.id,
-        )
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    # Scored customers first, read in CLV order from the scores' index (ix_customer_values_clv)
+    # rather than sorting every customer of the owner; the unscored ones follow by id and are
+    # read only when the page reaches them.
+    columns = (
+        Customer.id,
+        Customer.name,
+        CustomerValue.clv,
+        CustomerValue.p_alive,
+        CustomerValue.tier,
+        CustomerValue.rfm_segment,
+        last_outbound,
+        Customer.external_id,
+    )
+    rows: list[Any] = list(
+        session.execute(
+            select(*columns)
+            .select_from(CustomerValue)
+            .join(Customer, Customer.id == CustomerValue.customer_id)
+            .where(*mine)
+            .order_by(CustomerValue.clv.desc(), Customer.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )
+    if len(rows) < limit:
+        if rows or offset == 0:
+            n_scored = offset + len(rows)
+        else:  # a page past every scored customer
+            n_scored = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(CustomerValue)
+                    .join(Customer, Customer.id == CustomerValue.customer_id)
+                    .where(*mine)
+                )
+                or 0
+            )
+        scored = select(CustomerValue.id).where(CustomerValue.customer_id == Customer.id)
+        rows += session.execute(
+            select(
+                Customer.id,
+                Customer.name,
+                null(),
+                null(),
+                null(),
+                null(),
+                last_outbound,
+                Customer.external_id,
+            )
+            .where(*mine, ~scored.exists())
+            .order_by(Customer.id)
+            .limit(limit - len(rows))
+            .offset(max(0, offset - n_scored))
+        ).all()
     now = utcnow()
     data = []
     for cid, name, clv, p_alive, tier, segment, at, external_id in rows:
@@ -396,6 +441,62 @@ def list_owner_customers(
             )
         )
     return data, int(count or 0)
+
+
+#: What :func:`compute_dashboard_figures` computes: Pareto points, the share of customers whose
+#: value share is marked (the "20" of 80/20), CLV histogram bins (log scale).
+PARETO_POINTS = 50
+PARETO_AT = 0.2
+HISTOGRAM_BINS = 20
+
+
+def compute_dashboard_figures(session: Session) -> DashboardFigures:
+    """Compute what the value and home dashboards show from the scores and all orders.
+
+    A value run stores these once it has written its scores (``ValueRun.dashboard_figures``);
+    at a million customers this reads every score several times and every order (seconds on
+    PostgreSQL), which is why page visits read the stored copy (:func:`dashboard_figures`).
+    Aggregates only: no customer appears in them.
+    """
+    totals = order_totals(session)
+    return DashboardFigures(
+        computed_at=utcnow(),
+        tiers=tier_summary(session),
+        pareto=pareto_curve(session, PARETO_POINTS),
+        pareto_at=PARETO_AT,
+        pareto_share_at=pareto_share(session, PARETO_AT),
+        histogram=clv_histogram(session, HISTOGRAM_BINS),
+        orders=OrderFigures(
+            n_orders=totals.n_orders, n_returns=totals.n_returns, revenue=totals.revenue
+        ),
+    )
+
+
+def stored_dashboard_figures(run: ValueRun) -> DashboardFigures | None:
+    """Return the dashboard figures ``run`` stored, or None (an older run, or a failed one).
+
+    No query: the figures are a column of the run.
+    """
+    if not run.dashboard_figures:
+        return None
+    try:
+        return DashboardFigures.model_validate(run.dashboard_figures)
+    except ValidationError:  # a shape from another version: recompute rather than fail
+        return None
+
+
+def dashboard_figures(session: Session, run: ValueRun) -> DashboardFigures:
+    """Return the dashboard figures of ``run`` (the latest successful run).
+
+    Runs store them (:func:`stored_dashboard_figures`). A run recorded before they were stored
+    gets them computed live (``stored`` False) and not written back: a page visit must not
+    write (a read request's SQLite transaction cannot take the write lock safely, and
+    concurrent visits would contend for the run's row); the next analysis stores them.
+    """
+    stored = stored_dashboard_figures(run)
+    if stored is not None:
+        return stored
+    return compute_dashboard_figures(session).model_copy(update={"stored": False})
 
 
 def value_tiers() -> Sequence[str]:

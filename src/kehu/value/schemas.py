@@ -154,3 +154,36 @@ class ValueSummary(BaseModel):
     calibration: list[dict[str, Any]] = Field(
         description="Mean predicted vs actual holdout purchases per calibration frequency."
     )
+    figures_computed_at: datetime | None = Field(
+        default=None,
+        description="When tiers, pareto and histogram were computed (by the run, which stores "
+        "them); empty before any successful run.",
+    )
+
+
+class OrderFigures(BaseModel):
+    """How many sales and returns the store held, and their net value per currency."""
+
+    n_orders: int
+    n_returns: int
+    revenue: dict[str, Decimal]
+
+
+class DashboardFigures(BaseModel):
+    """What the value and home dashboards show, as stored by a value run (aggregates only).
+
+    Computed once the run has written its scores (``kehu.value.compute_dashboard_figures``), so
+    that a page visit reads a few kilobytes instead of a million scores and every order.
+    """
+
+    computed_at: datetime = Field(description="When the figures were computed.")
+    stored: bool = Field(
+        default=True,
+        description="False when computed live for a run that did not store them (an older run).",
+    )
+    tiers: list[TierSize]
+    pareto: list[ParetoPoint]
+    pareto_at: float = Field(description="The share of customers whose value share is given.")
+    pareto_share_at: float = Field(description="The value share of the top pareto_at customers.")
+    histogram: list[HistogramBin]
+    orders: OrderFigures = Field(description="All orders in the store (not only those scored).")

@@ -5,17 +5,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from kehu.access import customer_scope
 from kehu.jobs.value import run_value_analysis
 from kehu.users import Role, list_users, user_actor
 from kehu.value import (
     ValueTier,
-    clv_histogram,
+    dashboard_figures,
     latest_value_run,
     list_owner_customers,
     list_valued_customers,
-    pareto_curve,
-    pareto_share,
-    tier_summary,
 )
 from kehu.web.csrf import verify_csrf
 from kehu.web.deps import CurrentUser, DbSession, Manager, can_manage, current_user
@@ -34,8 +32,6 @@ from kehu.web.value_view import (
 router = APIRouter()
 
 PAGE_SIZE = 25
-#: The share of customers marked on the Pareto chart (the "20" of 80/20).
-PARETO_AT = 0.2
 TIERS = tuple(tier.value for tier in ValueTier)
 
 
@@ -47,6 +43,7 @@ def _n_pages(total: int) -> int:
 def value_dashboard(
     request: Request,
     db: DbSession,
+    user: CurrentUser,
     tier: Annotated[str, Query(max_length=16)] = "",
     segment: Annotated[str, Query(max_length=32)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -66,6 +63,7 @@ def value_dashboard(
         sort="clv",
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
+        where=customer_scope(user),
     )
     context: dict[str, Any] = {
         "run": run,
@@ -82,18 +80,22 @@ def value_dashboard(
     }
     if is_htmx(request) and request.headers.get("HX-Target") == "value-top":
         return render(request, "value/_top.html", context)
-    context.update(
-        {
-            "cards": tier_cards(tier_summary(db)),
-            "pareto": pareto_chart(
-                pareto_curve(db, points=50), at=PARETO_AT, share_at=pareto_share(db, PARETO_AT)
-            ),
-            "histogram": histogram_chart(clv_histogram(db, bins=20)),
-            "calibration": calibration_chart(run),
-            "holdout_skipped": holdout_skipped(run),
-            "parameters": model_parameters(run),
-        }
-    )
+    if run is not None:
+        # Stored by the run: the scores are not read again on each visit (issue 8 §3).
+        figures = dashboard_figures(db, run)
+        context.update(
+            {
+                "figures": figures,
+                "cards": tier_cards(figures.tiers),
+                "pareto": pareto_chart(
+                    figures.pareto, at=figures.pareto_at, share_at=figures.pareto_share_at
+                ),
+                "histogram": histogram_chart(figures.histogram),
+                "calibration": calibration_chart(run),
+                "holdout_skipped": holdout_skipped(run),
+                "parameters": model_parameters(run),
+            }
+        )
     return render(request, "value/dashboard.html", context)
 
 
@@ -125,8 +127,11 @@ def my_customers(
     Admins and managers may pick another owner with ``owner``; everyone else sees their own.
     """
     owners = [u for u in list_users(db) if u.role == Role.OWNER and u.is_active]
+    if user.role != Role.ADMIN:  # a manager picks among their team (docs/access.md)
+        owners = [u for u in owners if u.department_id == user.department_id]
     owner_id = user.id
-    if can_manage(user) and owner is not None:
+    in_team = user.role == Role.ADMIN or owner in {u.id for u in owners}
+    if can_manage(user) and owner is not None and in_team:
         owner_id = owner
     rows, total = list_owner_customers(db, owner_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render(
