@@ -118,6 +118,32 @@ def opt_out_command(
     )
 
 
+@app.command("unblock")
+def unblock_command(
+    kind: Annotated[str, typer.Argument(help="email, phone, external_id, wechat...")],
+    value: Annotated[str, typer.Argument(help="The identity, as the person gives it anew")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (e.g. 'came back and consented')", max=500)
+    ],
+) -> None:
+    """Lift the erasure block of one identity so that it may be stored again (audited)."""
+    from kehu.privacy import lift_erasure_block
+
+    try:
+        with open_session() as session:
+            result = lift_erasure_block(
+                session,
+                kind,
+                value,
+                reason=reason,
+                actor=Actor(kind="system", label=f"cli:{getpass.getuser()}"),
+            )
+    except KehuError as exc:
+        err_console.print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"The erasure block of that {result.kind} is lifted; it may be stored again.")
+
+
 @app.command("retention")
 def retention_command(
     years: Annotated[

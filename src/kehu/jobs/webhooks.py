@@ -21,7 +21,9 @@ from kehu.store import session_scope
 from kehu.webhooks import (
     DeliveryStatus,
     DueDelivery,
+    SignatureError,
     claim_due_deliveries,
+    destination_problem,
     record_attempt,
     signature_headers,
 )
@@ -31,6 +33,10 @@ log = logging.getLogger("kehu.webhooks")
 USER_AGENT = f"kehu-webhooks/{__version__}"
 #: Seconds a claimed delivery is left to its worker before another may send it again.
 CLAIM_LEASE_S = 120
+CANNOT_SIGN = (
+    "cannot sign: the subscription's secret cannot be decrypted with the current "
+    "KEHU_SECRET_KEY; rotate its secret"
+)
 
 
 @dataclass
@@ -44,12 +50,22 @@ class DeliveryRun:
     disabled_subscriptions: list[int] = field(default_factory=list)
 
 
-def _post(client: httpx.Client, due: DueDelivery) -> tuple[int | None, int, str]:
+def _post(
+    client: httpx.Client, due: DueDelivery, *, allow_private: bool
+) -> tuple[int | None, int, str]:
+    # Checked again now: what the name resolves to may have changed since it was subscribed.
+    problem = destination_problem(due.url, allow_private=allow_private)
+    if problem is not None:
+        return None, 0, f"refused: {problem}; webhooks go outside this host's network only"
+    try:
+        signature = signature_headers(due.secret, due.event_id, due.body)
+    except SignatureError:
+        return None, 0, CANNOT_SIGN
     headers = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-event-type": due.event_type,
-        **signature_headers(due.secret, due.event_id, due.body),
+        **signature,
     }
     started = time.perf_counter()
     try:
@@ -80,7 +96,9 @@ def deliver_due(
     http = client or httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False)
     try:
         for item in due:
-            code, latency_ms, error = _post(http, item)
+            code, latency_ms, error = _post(
+                http, item, allow_private=settings.webhooks_allow_private
+            )
             with session_scope(session_factory) as session:
                 outcome = record_attempt(
                     session,

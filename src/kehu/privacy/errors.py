@@ -8,3 +8,6 @@ class PrivacyErrorCode(StrEnum):
 
     ERASED = "privacy.erased"
     MERGED = "privacy.merged"
+    OPTED_OUT = "privacy.opted_out"
+    NO_CONSENT = "privacy.no_consent"
+    NOT_BLOCKED = "privacy.not_blocked"

@@ -2,7 +2,10 @@
 
 A customer who opted out gets no automated scores used or shown: recommendations are not
 served to them (:func:`kehu.jobs.recommend.plan_recommendations` reads the flag in the same
-query as consent). The flag is a row in ``privacy_opt_outs``; its absence means "allowed".
+query as consent); the value and health jobs do not score them and the relations playbooks
+open no automated task for them (:mod:`kehu.jobs`); opting out deletes the scores they had
+and puts their open tickets back on the default SLA policy. The flag is a row in
+``privacy_opt_outs``; its absence means "allowed".
 """
 
 from datetime import datetime
@@ -12,9 +15,13 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from kehu.audit import record
-from kehu.core import Actor
+from kehu.core import Actor, NotFoundError
 from kehu.customers import get_customer
+from kehu.health import CustomerHealth
+from kehu.privacy.errors import PrivacyErrorCode
 from kehu.privacy.models import AutomatedDecisionOptOut
+from kehu.service import retier_open_tickets
+from kehu.value import CustomerValue
 
 #: The reason given wherever an opted-out customer's automated result is withheld.
 OPTED_OUT_REASON = "automated_decisions_opt_out"
@@ -48,6 +55,20 @@ def opted_out_ids(session: Session, customer_ids: list[int] | None = None) -> se
     return set(session.scalars(query))
 
 
+def refuse_opted_out_scores(session: Session, customer_id: int) -> None:
+    """Raise :class:`kehu.core.NotFoundError` (``privacy.opted_out``) for an opted-out customer.
+
+    For the endpoints that show one customer's automated scores: they answer plainly why
+    there is nothing to show instead of "not scored yet".
+    """
+    if is_opted_out(session, customer_id):
+        raise NotFoundError(
+            f"Customer {customer_id} opted out of automated decisions: no automated scores "
+            "are computed or shown for them.",
+            code=PrivacyErrorCode.OPTED_OUT,
+        )
+
+
 def automated_decisions(session: Session, customer_id: int) -> AutomatedDecisionsPublic:
     """Return customer ``customer_id``'s opt-out state (404 for an unknown customer)."""
     customer = get_customer(session, customer_id)
@@ -65,12 +86,25 @@ def set_automated_decisions_opt_out(
 ) -> AutomatedDecisionsPublic:
     """Record that a customer opted out of (or back into) automated decisions; audited.
 
-    Setting the state it already has changes nothing and is not audited again.
+    Opting out deletes the customer's value and health scores and re-tiers their open
+    tickets (no tier: the default SLA policy). Setting the state it already has changes
+    nothing and is not audited again.
     """
     customer = get_customer(session, customer_id)
     row = session.get(AutomatedDecisionOptOut, customer.id)
+    removed: dict[str, int] = {}
     if opted_out and row is None:
         session.add(AutomatedDecisionOptOut(customer_id=customer.id, source=source[:200]))
+        for name, table in (
+            ("customer_values", CustomerValue),
+            ("customer_health", CustomerHealth),
+        ):
+            result = session.execute(delete(table).where(table.customer_id == customer.id))
+            removed[name] = int(getattr(result, "rowcount", 0) or 0)
+        session.expire_all()
+        removed["tickets_retiered"] = retier_open_tickets(
+            session, actor=actor, customer_ids=[customer.id]
+        )
     elif not opted_out and row is not None:
         session.execute(
             delete(AutomatedDecisionOptOut).where(
@@ -94,6 +128,6 @@ def set_automated_decisions_opt_out(
             if opted_out
             else f"customer {customer.id} opted back into automated decisions"
         ),
-        changes={"opted_out": opted_out, "source": source[:200]},
+        changes={"opted_out": opted_out, "source": source[:200], **removed},
     )
     return automated_decisions(session, customer.id)

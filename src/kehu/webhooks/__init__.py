@@ -3,6 +3,7 @@
 Other features call :func:`emit` inside their operations; :mod:`kehu.jobs.webhooks` delivers.
 """
 
+from kehu.webhooks.destinations import check_destination, destination_problem
 from kehu.webhooks.events import ALL_EVENTS, EVENT_TYPES, check_event_types
 from kehu.webhooks.models import (
     DeliveryStatus,
@@ -54,10 +55,12 @@ __all__ = [
     "WebhookEvent",
     "WebhookSubscription",
     "backoff_seconds",
+    "check_destination",
     "check_event_types",
     "claim_due_deliveries",
     "create_subscription",
     "delete_subscription",
+    "destination_problem",
     "emit",
     "emit_many",
     "event_body",

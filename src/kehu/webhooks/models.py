@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kehu.core.clock import utcnow
 from kehu.store import Base, IdPK, TimestampMixin
+from kehu.webhooks.secrets import EncryptedSecret
 
 
 class DeliveryStatus(StrEnum):
@@ -33,8 +34,9 @@ class WebhookSubscription(TimestampMixin, Base):
     id: Mapped[IdPK]
     name: Mapped[str] = mapped_column(String(100), unique=True)
     url: Mapped[str] = mapped_column(String(2000))
-    #: ``whsec_<base64 key>`` (Standard Webhooks). Stored as is: signing needs the key itself.
-    secret: Mapped[str] = mapped_column(String(200))
+    #: ``whsec_<base64 key>`` (Standard Webhooks). Signing needs the key itself, so it is
+    #: encrypted at rest, not hashed (:mod:`kehu.webhooks.secrets`).
+    secret: Mapped[str] = mapped_column(EncryptedSecret())
     #: Event types wanted; ``["*"]`` means every type.
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -20,7 +20,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kehu.audit import record
-from kehu.core import Actor, ConflictError, InvalidInputError, NotFoundError, utcnow
+from kehu.core import (
+    Actor,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    get_settings,
+    utcnow,
+)
+from kehu.webhooks.destinations import check_destination
 from kehu.webhooks.errors import WebhookErrorCode
 from kehu.webhooks.events import ALL_EVENTS, EVENT_TYPES, check_event_types
 from kehu.webhooks.models import (
@@ -93,7 +101,7 @@ def emit_many(
     return events
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, *, allow_private: bool | None) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -102,16 +110,29 @@ def _check_url(url: str) -> str:
         )
     if len(url) > 2000:
         raise InvalidInputError("url: longer than 2000 characters.", code=WebhookErrorCode.BAD_URL)
+    if allow_private is None:
+        allow_private = get_settings().webhooks_allow_private
+    check_destination(url, allow_private=allow_private)
     return url
 
 
 def create_subscription(
-    session: Session, *, name: str, url: str, event_types: list[str], actor: Actor
+    session: Session,
+    *,
+    name: str,
+    url: str,
+    event_types: list[str],
+    actor: Actor,
+    allow_private: bool | None = None,
 ) -> WebhookSubscription:
-    """Subscribe ``url`` to ``event_types`` (``["*"]`` for all) with a fresh signing secret."""
+    """Subscribe ``url`` to ``event_types`` (``["*"]`` for all) with a fresh signing secret.
+
+    A URL inside this host's network is refused (422 ``webhooks.unsafe_url``) unless
+    ``allow_private`` (by default ``KEHU_WEBHOOKS_ALLOW_PRIVATE``; :mod:`.destinations`).
+    """
     subscription = WebhookSubscription(
         name=name.strip(),
-        url=_check_url(url),
+        url=_check_url(url, allow_private=allow_private),
         secret=new_secret(),
         event_types=check_event_types(event_types),
         is_active=True,
@@ -155,12 +176,16 @@ def update_subscription(
     url: str | None = None,
     event_types: list[str] | None = None,
     is_active: bool | None = None,
+    allow_private: bool | None = None,
 ) -> WebhookSubscription:
-    """Change a subscription's URL, event types or state; enabling resets its failure count."""
+    """Change a subscription's URL, event types or state; enabling resets its failure count.
+
+    A new URL is checked as in :func:`create_subscription`.
+    """
     subscription = get_subscription(session, subscription_id)
     changes: dict[str, Any] = {}
     if url is not None:
-        subscription.url = changes["url"] = _check_url(url)
+        subscription.url = changes["url"] = _check_url(url, allow_private=allow_private)
     if event_types is not None:
         subscription.event_types = changes["event_types"] = check_event_types(event_types)
     if is_active is not None and is_active != subscription.is_active:

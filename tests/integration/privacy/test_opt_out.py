@@ -43,7 +43,7 @@ def shop(app, session, test_settings, tmp_path):
 
 def test_an_opted_out_customer_gets_no_recommendations_and_the_reason(client, session, staff, shop):
     customer = shop[0]
-    headers = staff["agent"].headers
+    headers = staff["admin"].headers
     served = client.get(URL.format(customer.id), headers=headers)
     assert served.status_code == 200, served.text
     assert served.json()["count"] > 0
@@ -90,7 +90,7 @@ def test_the_opt_out_check_adds_no_query_to_serving(app, client, session, staff,
         sql_event.listen(engine, "before_cursor_execute", before)
         try:
             answer = client.get(
-                URL.format(customer_id) + "?channel=console", headers=staff["agent"].headers
+                URL.format(customer_id) + "?channel=console", headers=staff["admin"].headers
             )
         finally:
             sql_event.remove(engine, "before_cursor_execute", before)
@@ -104,14 +104,14 @@ def test_the_opt_out_check_adds_no_query_to_serving(app, client, session, staff,
 
 def test_bad_input_is_refused_with_a_message(client, session, staff, shop):
     url = f"/api/v1/customers/{shop[0].id}/automated-decisions"
-    wrong = client.put(url, json={"opted_out": "perhaps"}, headers=staff["agent"].headers)
+    wrong = client.put(url, json={"opted_out": "perhaps"}, headers=staff["admin"].headers)
     assert wrong.status_code == 422
-    extra = client.put(url, json={"opted_out": True, "x": 1}, headers=staff["agent"].headers)
+    extra = client.put(url, json={"opted_out": True, "x": 1}, headers=staff["admin"].headers)
     assert extra.status_code == 422
     missing = client.put(
         "/api/v1/customers/987654/automated-decisions",
         json={"opted_out": True},
-        headers=staff["agent"].headers,
+        headers=staff["admin"].headers,
     )
     assert missing.status_code == 404
     assert not is_opted_out(session, shop[0].id)

@@ -7,10 +7,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from kehu.core import Settings
+from kehu.core import Settings, get_settings
 from tests.integration.api.conftest import admin, app, client, staff
 
 __all__ = ["admin", "app", "client", "staff"]  # the API's fixtures, used here too
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback_receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Let webhooks reach the loopback receiver (refused by default: no SSRF).
+
+    ``KEHU_WEBHOOKS_ALLOW_PRIVATE=true`` for every settings object these tests make; the tests
+    of the refusal turn it off again explicitly.
+    """
+    monkeypatch.setenv("KEHU_WEBHOOKS_ALLOW_PRIVATE", "true")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @dataclass

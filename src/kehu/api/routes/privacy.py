@@ -76,3 +76,27 @@ def update_automated_decisions(
     return privacy.set_automated_decisions_opt_out(
         session, customer.id, opted_out=body.opted_out, actor=api_actor(user), source=body.source
     )
+
+
+class UnblockIn(BaseModel):
+    """An identity whose erasure block is to be lifted, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(max_length=32, examples=["email"])
+    value: str = Field(min_length=1, max_length=320, examples=["ada@example.com"])
+    reason: str = Field(
+        min_length=1, max_length=500, examples=["came back on 2026-11-25 and consented"]
+    )
+
+
+@router.post("/privacy/unblock", response_model=privacy.UnblockResult)
+def unblock_identity(body: UnblockIn, session: SessionDep, user: Admin) -> privacy.UnblockResult:
+    """Lift the erasure block of one identity: the person came back and consents (audited).
+
+    Administrators only. 404 (``privacy.not_blocked``) when no block holds the identity,
+    422 for an unknown kind or a malformed value.
+    """
+    return privacy.lift_erasure_block(
+        session, body.kind, body.value, actor=api_actor(user), reason=body.reason
+    )

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from kehu import webhooks
-from kehu.api.deps import Admin, SessionDep, api_actor
+from kehu.api.deps import Admin, SessionDep, SettingsDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import MAX_ID, DbId
 from kehu.webhooks import schemas as s
@@ -30,11 +30,13 @@ def read_subscriptions(session: SessionDep, user: Admin) -> list[s.SubscriptionP
 
 @router.post("/subscriptions", response_model=s.SubscriptionWithSecret, status_code=201)
 def create_subscription(
-    body: s.SubscriptionCreate, session: SessionDep, user: Admin
+    body: s.SubscriptionCreate, session: SessionDep, settings: SettingsDep, user: Admin
 ) -> s.SubscriptionWithSecret:
     """Subscribe a URL to event types; the answer carries the signing secret, shown only now.
 
-    Receivers verify each request's ``webhook-signature`` with it (docs/webhooks.md).
+    Receivers verify each request's ``webhook-signature`` with it (docs/webhooks.md). A URL
+    on a loopback, private, link-local or metadata address is refused (422
+    ``webhooks.unsafe_url``) unless ``KEHU_WEBHOOKS_ALLOW_PRIVATE=true``.
     """
     subscription = webhooks.create_subscription(
         session,
@@ -42,6 +44,7 @@ def create_subscription(
         url=body.url,
         event_types=body.event_types,
         actor=api_actor(user),
+        allow_private=settings.webhooks_allow_private,
     )
     return s.SubscriptionWithSecret.model_validate(subscription)
 
@@ -57,11 +60,19 @@ def read_subscription(
 
 @router.patch("/subscriptions/{subscription_id}", response_model=s.SubscriptionPublic)
 def update_subscription(
-    subscription_id: DbId, body: s.SubscriptionUpdate, session: SessionDep, user: Admin
+    subscription_id: DbId,
+    body: s.SubscriptionUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Admin,
 ) -> s.SubscriptionPublic:
     """Change the URL or event types, or disable/enable (enabling resets the failure count)."""
     subscription = webhooks.update_subscription(
-        session, subscription_id, actor=api_actor(user), **body.model_dump(exclude_unset=True)
+        session,
+        subscription_id,
+        actor=api_actor(user),
+        allow_private=settings.webhooks_allow_private,
+        **body.model_dump(exclude_unset=True),
     )
     return s.SubscriptionPublic.model_validate(subscription)
 

@@ -69,7 +69,12 @@ def create_subscription(
         db,
         PAGE,
         lambda: webhooks.create_subscription(
-            db, name=name, url=url, event_types=event_types or [], actor=user_actor(user)
+            db,
+            name=name,
+            url=url,
+            event_types=event_types or [],
+            actor=user_actor(user),
+            allow_private=request.app.state.settings.webhooks_allow_private,
         ),
     )
     if isinstance(created, Response):
