@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from kehu.audit.models import AuditEntry
@@ -16,9 +16,15 @@ def list_audit_entries(
     action: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    scope: ColumnElement[bool] | None = None,
 ) -> tuple[Sequence[AuditEntry], int]:
-    """Return one page of audit entries (newest first) and the total count matching the filter."""
+    """Return one page of audit entries (newest first) and the total count matching the filter.
+
+    ``scope`` narrows the entries to those the reader may see (``kehu.access.audit_scope``).
+    """
     query = select(AuditEntry)
+    if scope is not None:
+        query = query.where(scope)
     if object_type:
         query = query.where(AuditEntry.object_type == object_type)
     if object_id is not None:

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-in-production"  # noqa: S105 - a placeholder refused outside development
@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     recs_cooldown_days: float = Field(default=30, ge=0, le=3650)
     recs_recovery_days: float = Field(default=7, gt=0, le=3650)
     recs_attribution_days: float = Field(default=7, ge=0, le=365)
+    recs_impression_flush_ms: float = Field(
+        default=50,
+        ge=0,
+        le=10_000,
+        description="`kehu serve` stores the impressions of web/app lists in batches at most "
+        "this many ms after serving (kehu.engagement.impressions); 0: in the request.",
+    )
     # Service desk (issue 5): routing confidence and the "solved" window of QA.
     service_triage_threshold: float = Field(
         default=0.5,
@@ -106,6 +113,15 @@ class Settings(BaseSettings):
         ge=1,
         le=365,
         description="A ticket reopened within this many days is not solved.",
+    )
+    # Text models (issue 5 review): BLAS threads of the category cascade's MiniLM encoder.
+    text_threads: int = Field(
+        default=1,
+        ge=0,
+        le=256,
+        description="BLAS threads the MiniLM encoder of the category cascade uses. 1 (default) "
+        "keeps it fast when other processes share the cores (3-4x faster than 2 there); 2 is "
+        "~1.3x faster on otherwise idle cores; 0 = BLAS's own default (every core).",
     )
 
     # Webhooks out (issue 9 §3): delivery inside `kehu serve`, retries, disabling.
@@ -121,10 +137,26 @@ class Settings(BaseSettings):
         default=20, ge=1, le=10_000, description="Consecutive failures that disable a webhook."
     )
     webhook_timeout_s: float = Field(default=10, gt=0, le=120)
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook URLs on loopback, private, link-local or metadata "
+        "addresses (local receivers, tests); off: such URLs are refused.",
+    )
+    # Privacy (issue 9 §2): erase customers inactive this many years, daily inside `kehu serve`.
+    retention_years: int = Field(
+        default=0, ge=0, le=100, description="Years of inactivity before erasure; 0 = off."
+    )
     # Login throttling (issue 9 §4): failed logins per account and per client address.
     login_window_s: int = Field(default=15 * 60, ge=1, le=86400)
     login_max_failures_per_account: int = Field(default=5, ge=1, le=10_000)
     login_max_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
+    # Batch engine (issue 8): where `kehu analyze --engine spark` sends its jobs.
+    spark_master: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KEHU_SPARK_MASTER", "SPARK_MASTER"),
+        description="Spark master URL (local[4], spark://host:7077, yarn...) for "
+        "`--engine spark`; unset: the one spark-submit gave, else local[2].",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

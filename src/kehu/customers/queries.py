@@ -1,10 +1,10 @@
 """Reads for customers: search, the profile parts of the 360 view, consent in force."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, union
+from sqlalchemy import ColumnElement, Select, func, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from kehu.customers.identities import normalise_identity
@@ -29,9 +29,13 @@ class CustomerFilter:
     country: str | None = None
     owner_id: int | None = None
     include_merged: bool = False
+    #: A predicate on ``customers`` limiting the rows to a caller's scope (``kehu.access``).
+    scope: ColumnElement[bool] | None = field(default=None, compare=False)
 
 
 def _filtered(query: Select[Any], filters: CustomerFilter) -> Select[Any]:
+    if filters.scope is not None:
+        query = query.where(filters.scope)
     if not filters.include_merged:
         query = query.where(Customer.merged_into_id.is_(None))
     if filters.kind:

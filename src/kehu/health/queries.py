@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from kehu.core import InvalidInputError, NotFoundError
@@ -117,8 +117,11 @@ def list_customer_health(
     sort: str = "risk",
     limit: int = 50,
     offset: int = 0,
+    where: ColumnElement[bool] | None = None,
 ) -> tuple[list[HealthListItem], int]:
     """List customers with their health, riskiest first (filters: stage, risk range, tier, owner).
+
+    ``where`` is a predicate on ``customers``: the caller's scope (``kehu.access``).
 
     Raises
     ------
@@ -161,10 +164,14 @@ def list_customer_health(
         counted = counted.join(
             CustomerValue, CustomerValue.customer_id == CustomerHealth.customer_id
         ).where(CustomerValue.tier == tier)
-    if owner_id is not None:
-        query = query.where(Customer.owner_id == owner_id)
+    on_customer = [
+        *([] if owner_id is None else [Customer.owner_id == owner_id]),
+        *([] if where is None else [where]),
+    ]
+    if on_customer:
+        query = query.where(*on_customer)
         counted = counted.join(Customer, Customer.id == CustomerHealth.customer_id).where(
-            Customer.owner_id == owner_id
+            *on_customer
         )
     count = int(session.scalar(counted) or 0)
     rows = session.execute(

@@ -26,7 +26,7 @@ import datetime as dt
 import logging
 import math
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -65,6 +65,7 @@ from kehu.health import (
     replace_customer_health,
     start_health_run,
 )
+from kehu.privacy import opted_out_ids
 from kehu.relations import open_task
 from kehu.service import Ticket
 from kehu.value import CustomerValue, ValueTier, latest_value_run
@@ -184,6 +185,82 @@ def _last_order_day(session: Session) -> dt.date | None:
     return None if newest is None else newest.date()
 
 
+class HealthSource(Protocol):
+    """Where the analysis gets what it needs from the order lines (the store, or an engine).
+
+    :class:`StoreLines` reads the lines into Arrow and computes in DuckDB;
+    :class:`kehu.batch.EngineHealth` has a batch engine compute the same aggregates over
+    Parquet (``kehu analyze --engine E --input DIR``), so only they reach this process.
+    """
+
+    def last_sale_day(self) -> dt.date | None:
+        """Day of the newest sale of a known customer."""
+
+    def first_day(self, as_of: dt.date) -> dt.date | None:
+        """Day of the oldest line up to ``as_of`` (``None``: no line)."""
+
+    def signals(self, as_of: dt.date, window_days: int, **common: Any) -> pa.Table:
+        """:func:`~kehu.analytics.health.compute_signals` at ``as_of``."""
+
+    def p_alive(self, as_of: dt.date, ids: pa.Array) -> tuple[np.ndarray, str]:
+        """:func:`~kehu.analytics.health.p_alive_or_ones` at ``as_of``."""
+
+    def next_period(self, ids: pa.Array, as_of: dt.date, days: int) -> pa.Table:
+        """:func:`~kehu.analytics.health.next_period` after ``as_of``."""
+
+    def cohorts(self, as_of: dt.date) -> pa.Table:
+        """:func:`~kehu.analytics.health.cohort_retention` of the sale lines."""
+
+
+class StoreLines:
+    """The analysis's inputs from the store's order lines (read once, up to ``as_of``)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.lines: pa.Table | None = None
+
+    def last_sale_day(self) -> dt.date | None:
+        """See :class:`HealthSource`."""
+        return _last_order_day(self.session)
+
+    def first_day(self, as_of: dt.date) -> dt.date | None:
+        """See :class:`HealthSource`."""
+        until = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        self.lines = normalise_lines(load_health_lines(self.session, until=until))
+        return pc.min(self.lines.column("day")).as_py() if self.lines.num_rows else None
+
+    def _lines(self) -> pa.Table:
+        if self.lines is None:
+            raise RuntimeError("first_day() reads the lines first")
+        return self.lines
+
+    def signals(self, as_of: dt.date, window_days: int, **common: Any) -> pa.Table:
+        """See :class:`HealthSource`."""
+        return compute_signals(self._lines(), as_of=as_of, window_days=window_days, **common)
+
+    def p_alive(self, as_of: dt.date, ids: pa.Array) -> tuple[np.ndarray, str]:
+        """See :class:`HealthSource`."""
+        return p_alive_or_ones(self._lines(), as_of, ids)
+
+    def next_period(self, ids: pa.Array, as_of: dt.date, days: int) -> pa.Table:
+        """See :class:`HealthSource`."""
+        return next_period(self._lines(), ids, as_of=as_of, days=days)
+
+    def cohorts(self, as_of: dt.date) -> pa.Table:
+        """See :class:`HealthSource`."""
+        lines = self._lines()
+        return cohort_retention(
+            pa.table(
+                {
+                    "customer_id": lines.column("customer_id"),
+                    "date": lines.column("day"),
+                    "quantity": lines.column("quantity"),
+                }
+            ),
+            as_of=as_of,
+        )
+
+
 # ------------------------------------------------------------------ the analysis
 
 
@@ -192,7 +269,7 @@ def _align(ids: pa.Array, values: dict[str, float], default: float) -> np.ndarra
 
 
 def _churn_model(
-    lines: pa.Table,
+    source: HealthSource,
     signals: pa.Table,
     p_alive_now: np.ndarray,
     *,
@@ -224,12 +301,12 @@ def _churn_model(
     def history_at(day: dt.date) -> tuple[pa.Table, np.ndarray, pa.Table]:
         """Signals, P(alive) and next-window outcome at ``day``, each computed once."""
         if day not in cache:
-            sig = compute_signals(lines, as_of=day, window_days=window, **common)
+            sig = source.signals(day, window, **common)
             ids = sig.column("customer_id").combine_chunks()
             cache[day] = (
                 sig,
-                p_alive_or_ones(lines, day, ids)[0],
-                next_period(lines, ids, as_of=day, days=window),
+                source.p_alive(day, ids)[0],
+                source.next_period(ids, day, window),
             )
         return cache[day]
 
@@ -372,9 +449,10 @@ def _analyse(
     window: int,
     thresholds: StageThresholds,
     alert_risk: float,
+    source: HealthSource,
 ) -> None:
     started = time.perf_counter()
-    as_of = as_of or _last_order_day(session)
+    as_of = as_of or source.last_sale_day()
     if as_of is None:
         raise HealthAnalysisError(
             "There are no orders of known customers to analyse; import orders first "
@@ -383,8 +461,8 @@ def _analyse(
         )
     figures["as_of"] = as_of
     until = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    lines = normalise_lines(load_health_lines(session, until=until))
-    if lines.num_rows == 0:
+    first_day = source.first_day(as_of)
+    if first_day is None:
         raise HealthAnalysisError(
             f"There are no order lines of known customers on or before {as_of}.",
             code=HealthErrorCode.NO_ORDERS,
@@ -396,7 +474,7 @@ def _analyse(
         "contacts": _contacts_table(session),
     }
     timings = {"load_s": time.perf_counter() - started}
-    signals = compute_signals(lines, as_of=as_of, window_days=window, **common)
+    signals = source.signals(as_of, window, **common)
     results = assign_stages(signals, thresholds)
     ids = signals.column("customer_id").combine_chunks()
     timings["signals_s"] = time.perf_counter() - started
@@ -410,11 +488,10 @@ def _analyse(
         p_source = "value analysis"
     else:
         # Stages need no P(alive); without one every customer gets the same (1).
-        p_alive, why = p_alive_or_ones(lines, as_of, ids)
+        p_alive, why = source.p_alive(as_of, ids)
         p_source = f"none ({why})" if why else "BG/NBD fitted here (no value analysis yet)"
-    first_day = pc.min(lines.column("day")).as_py()
     risk = _churn_model(
-        lines,
+        source,
         signals,
         p_alive,
         as_of=as_of,
@@ -431,9 +508,12 @@ def _analyse(
     timings["churn_s"] = time.perf_counter() - started
 
     before = previous_health(session)
+    excluded = opted_out_ids(session)  # no automated stage or risk for them (kehu.privacy)
     rows = []
     for i, result in enumerate(results):
         cid = int(result.customer_id)
+        if cid in excluded:
+            continue
         prev = before.get(cid)
         rows.append(
             {
@@ -450,18 +530,7 @@ def _analyse(
     n_tasks = _open_tasks(session, rows, first_run=not before, alert_risk=alert_risk, actor=actor)
     timings["store_s"] = time.perf_counter() - started
 
-    cohorts = cohort_curves(
-        cohort_retention(
-            pa.table(
-                {
-                    "customer_id": lines.column("customer_id"),
-                    "date": lines.column("day"),
-                    "quantity": lines.column("quantity"),
-                }
-            ),
-            as_of=as_of,
-        )
-    )
+    cohorts = cohort_curves(source.cohorts(as_of))
     value, note, currency = _retention(session, signals, window)
     timings["cohorts_s"] = time.perf_counter() - started
     churn = figures.pop("churn", {})
@@ -499,6 +568,7 @@ def run_health_analysis(
     window_days: int | None = None,
     thresholds: StageThresholds | None = None,
     alert_risk: float | None = None,
+    source: HealthSource | None = None,
 ) -> HealthRun:
     """Stage every customer, score churn risk, alert owners and record the run.
 
@@ -515,6 +585,9 @@ def run_health_analysis(
         Stage rules (default :class:`~kehu.analytics.health.StageThresholds`).
     alert_risk
         Churn risk that alerts a VIP's owner (default: the setting).
+    source
+        Where the order lines' aggregates come from (default :class:`StoreLines`: the
+        store; ``kehu analyze --engine`` passes a batch engine's).
 
     Raises
     ------
@@ -542,6 +615,7 @@ def run_health_analysis(
                 window=window,
                 thresholds=thresholds or StageThresholds(),
                 alert_risk=alert,
+                source=source or StoreLines(session),
             )
     except (KehuError, InvalidDataError) as exc:
         message = getattr(exc, "message", str(exc))

@@ -51,6 +51,7 @@ from kehu.playbooks.surprises import (
     choose_surprises,
     surprise_outcomes,
 )
+from kehu.privacy import opted_out_ids
 from kehu.relations import (
     ContactDecision,
     ContactRequest,
@@ -531,15 +532,20 @@ def run_relations(
     """
     now = now or utcnow()
     as_of = as_of or now.date()
-    snapshots = build_snapshots(session, as_of=as_of)
+    # Customers who opted out of automated decisions get no automated task (kehu.privacy).
+    excluded = opted_out_ids(session)
+    snapshots = [
+        s for s in build_snapshots(session, as_of=as_of) if s["customer_id"] not in excluded
+    ]
     owners = {s["customer_id"]: s["owner_id"] for s in snapshots}
     cadence_alerts, cadence_notes = _cadence_alerts(session, snapshots, as_of)
     cadence, _ = _raise_alerts(
         session, cadence_alerts, owners, actor=actor, now=now, dry_run=dry_run
     )
     cadence.notes.extend(cadence_notes)
+    service_alerts = [a for a in _service_alerts(session, as_of) if a.customer_id not in excluded]
     service, _ = _raise_alerts(
-        session, _service_alerts(session, as_of), owners, actor=actor, now=now, dry_run=dry_run
+        session, service_alerts, owners, actor=actor, now=now, dry_run=dry_run
     )
     surprises = _surprises(session, snapshots, owners, as_of, actor=actor, now=now, dry_run=dry_run)
     stored = load_rules(session)

@@ -13,7 +13,9 @@ settings ask for, :func:`stop_jobs` stops them:
 ``relations`` (``KEHU_RELATIONS_EVERY_MINUTES``, 0 = only after each analysis)
     the playbooks on their own period;
 ``voice`` (``KEHU_VOICE_SCORE_EVERY_MINUTES``, 0 = off, default 15)
-    sentiment, spread risk and alerts of new posts (:func:`kehu.jobs.voice.voice_turn`).
+    sentiment, spread risk and alerts of new posts (:func:`kehu.jobs.voice.voice_turn`);
+``retention`` (``KEHU_RETENTION_YEARS``, 0 = off, the default)
+    daily erasure of customers inactive that many years (:func:`kehu.jobs.privacy.retention_turn`).
 
 Each turn opens its own session from ``app.state.session_factory`` and commits each step.
 """
@@ -190,6 +192,7 @@ def analysis_turn(session_factory: Any, settings: Settings) -> TurnResult:
 
 def planned_jobs(app: Any) -> list[PeriodicJob]:
     """Return the jobs the settings of ``app`` ask for (not started)."""
+    from kehu.jobs.privacy import RETENTION_EVERY_S, retention_turn
     from kehu.jobs.voice import voice_turn
 
     settings: Settings = app.state.settings
@@ -203,6 +206,11 @@ def planned_jobs(app: Any) -> list[PeriodicJob]:
         ("health", settings.health_every_minutes * 60, lambda: health_turn(factory, settings)),
         ("relations", settings.relations_every_minutes * 60, lambda: relations_turn(factory)),
         ("voice", settings.voice_score_every_minutes * 60, lambda: voice_turn(factory)),
+        (
+            "retention",
+            RETENTION_EVERY_S if settings.retention_years > 0 else 0,
+            lambda: retention_turn(factory, settings),
+        ),
     ]
     return [PeriodicJob(name, every_s, run) for name, every_s, run in wanted if every_s > 0]
 

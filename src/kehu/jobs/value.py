@@ -18,6 +18,8 @@ Decisions (also in the run's ``metrics`` so a reader of a run can tell):
   ``ceil(vip_share n)`` are VIP, up to ``ceil((vip_share + 0.3) n)`` high, up to
   ``ceil((vip_share + 0.6) n)`` medium, the rest low (shares rounded to 9 decimals before the
   ceiling, so 0.3 x 10 is 3, not 4).
+- **Opted out.** Customers who opted out of automated decisions (``kehu.privacy``) are left
+  out before the fits: no score, tier or rank (``metrics.summary.n_opted_out`` counts them).
 - **RFM** uses days since the last purchase day, the number of purchase days, and the net
   total spend up to ``as_of``.
 - **Fits** are unpenalised maximum likelihood; when the data do not identify a model the run
@@ -47,6 +49,7 @@ from kehu.analytics.clv import (
 from kehu.analytics.segments import rfm_scores
 from kehu.core import Actor, InvalidInputError, KehuError, get_settings
 from kehu.jobs._tables import count_active_customers, last_order_day, load_orders
+from kehu.privacy import opted_out_ids
 from kehu.service import retier_open_tickets
 from kehu.value import (
     ValueErrorCode,
@@ -54,6 +57,7 @@ from kehu.value import (
     ValueRunStatus,
     ValueTier,
     assign_vip_owners,
+    compute_dashboard_figures,
     finish_value_run,
     money,
     reassign_customers_of_inactive_owners,
@@ -230,7 +234,7 @@ def _analyse(
     everyone = computed.summary
     # Customers whose first purchase is on the last day (T = 0) add nothing to the likelihood
     # but are scored like everyone else: a new customer's prior expectation.
-    summary = everyone
+    summary = _without_opted_out(session, everyone)
     n = summary.num_rows
     n_too_new = int(pc.sum(pc.equal(summary.column("T"), 0.0)).as_py() or 0)
     if n < MIN_CUSTOMERS:
@@ -310,6 +314,10 @@ def _analyse(
     calibration_end, holdout = _holdout(computed.summarize, as_of, first_day, holdout_weeks)
     timings["holdout_s"] = time.perf_counter() - started
 
+    # The dashboards read these instead of every score and order on each visit (issue 8 §3).
+    dashboard = compute_dashboard_figures(session).model_dump(mode="json")
+    timings["dashboard_s"] = time.perf_counter() - started
+
     total = float(clv_cents.sum())
     sorted_clv = np.sort(clv_cents)[::-1]
     tier_sizes = {tier.value: int((tiers == tier.value).sum()) for tier in ValueTier}
@@ -350,6 +358,7 @@ def _analyse(
             },
             "summary": {
                 "n_without_sale": figures["n_customers"] - everyone.num_rows,
+                "n_opted_out": everyone.num_rows - n,
                 "n_first_purchase_on_last_day": n_too_new,
                 "n_repeat_buyers": int((frequency > 0).sum()),
                 "mean_p_alive": float(p_alive.mean()),
@@ -359,8 +368,18 @@ def _analyse(
             "currencies": currencies,
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
         },
+        dashboard_figures=dashboard,
         message=" ".join(warnings),
     )
+
+
+def _without_opted_out(session: Session, summary: pa.Table) -> pa.Table:
+    """Drop customers who opted out of automated decisions: no score, no tier (kehu.privacy)."""
+    excluded = opted_out_ids(session)
+    if not excluded or summary.num_rows == 0:
+        return summary
+    ids = pc.cast(summary.column("customer_id"), pa.int64())
+    return summary.filter(pc.invert(pc.is_in(ids, pa.array(sorted(excluded), pa.int64()))))
 
 
 def _store_orders(orders: pa.Table, as_of: dt.date) -> ComputedOrders:

@@ -192,7 +192,9 @@ def spend_contacts(
 
     A request whose ``reference`` was already sent (the same customer, playbook and
     reference) is answered SENT again without spending a second contact, so a retried
-    delivery is harmless.
+    delivery is harmless. A request without the customer's consent for ``channel`` and the
+    playbook's purpose (:func:`kehu.privacy.consent_refusals`) is DROPPED with the reason,
+    spending nothing.
     """
     at = at or utcnow()
     settings = get_relation_settings(session)
@@ -219,13 +221,14 @@ def spend_contacts(
             )
         else:
             fresh.append((index, request))
+    refused, fresh = _without_consent(session, fresh, policy, channel)
     history = sent_contacts(
         session,
         [r.customer_id for _, r in fresh],
         since=at - timedelta(days=policy.window_days),
     )
     decided = decide(policy, history, [r for _, r in fresh], at=at)
-    for verdict in decided:
+    for verdict in [*decided, *refused.values()]:
         session.add(
             ContactLedgerEntry(
                 customer_id=verdict.request.customer_id,
@@ -240,8 +243,10 @@ def spend_contacts(
             )
         )
     session.flush()
-    if decided:
-        counts = {d: sum(v.decision == d for v in decided) for d in ContactDecision}
+    if decided or refused:
+        counts = {
+            d: sum(v.decision == d for v in [*decided, *refused.values()]) for d in ContactDecision
+        }
         record(
             session,
             actor=actor,
@@ -249,9 +254,38 @@ def spend_contacts(
             object_type="contact_ledger",
             summary=", ".join(f"{n} {d.value}" for d, n in counts.items() if n),
         )
-    answers = dict(repeats)
+    answers = {**repeats, **refused}
     answers.update({index: v for (index, _), v in zip(fresh, decided, strict=True)})
     return [answers[i] for i in range(len(requests))]
+
+
+def _without_consent(
+    session: Session,
+    requests: list[tuple[int, ContactRequest]],
+    policy: BudgetPolicy,
+    channel: str,
+) -> tuple[dict[int, Verdict], list[tuple[int, ContactRequest]]]:
+    """Split ``(index, request)`` pairs into refused verdicts (no consent) and the rest."""
+    # Imported here: kehu.privacy builds on the features this one sits beside.
+    from kehu.privacy import consent_refusals, purpose_of
+
+    wanted: dict[str, list[int]] = defaultdict(list)
+    for _, request in requests:
+        wanted[purpose_of(request.playbook)].append(request.customer_id)
+    reasons = {
+        purpose: consent_refusals(session, ids, channel=channel, purpose=purpose)
+        for purpose, ids in wanted.items()
+    }
+    refused: dict[int, Verdict] = {}
+    kept: list[tuple[int, ContactRequest]] = []
+    for index, request in requests:
+        reason = reasons[purpose_of(request.playbook)].get(request.customer_id)
+        if reason is None:
+            kept.append((index, request))
+        else:
+            priority = policy.priority_of(request.playbook)
+            refused[index] = Verdict(request, ContactDecision.DROPPED, priority, reason, 0)
+    return refused, kept
 
 
 def spend_contact(

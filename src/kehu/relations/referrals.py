@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from kehu.audit import record
@@ -113,10 +113,16 @@ def delete_referral(session: Session, referral_id: int, *, actor: Actor) -> None
 
 
 def list_referrals(
-    session: Session, *, referrer_id: int | None = None, referred_id: int | None = None
+    session: Session,
+    *,
+    referrer_id: int | None = None,
+    referred_id: int | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> Sequence[Referral]:
     """Return referrals, newest first."""
     query = select(Referral)
+    if where is not None:  # a caller's scope (kehu.access)
+        query = query.where(where)
     if referrer_id is not None:
         query = query.where(Referral.referrer_id == referrer_id)
     if referred_id is not None:
@@ -140,13 +146,18 @@ class ReferralValue:
 
 
 def referral_values(
-    session: Session, referrer_ids: Iterable[int] | None = None
+    session: Session,
+    referrer_ids: Iterable[int] | None = None,
+    *,
+    where: ColumnElement[bool] | None = None,
 ) -> list[ReferralValue]:
     """Return the value of each referrer's referrals, most valuable first."""
     query = select(Referral.referrer_id, Referral.referred_id)
     ids = None if referrer_ids is None else sorted(set(referrer_ids))
     if ids is not None:
         query = query.where(Referral.referrer_id.in_(ids))
+    if where is not None:  # a caller's scope (kehu.access)
+        query = query.where(where)
     pairs = session.execute(query).all()
     referred = sorted({p.referred_id for p in pairs})
     spend: dict[int, Decimal] = {}

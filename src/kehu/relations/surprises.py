@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from kehu.audit import record
@@ -294,9 +294,12 @@ def list_gifts(
     customer_id: int | None = None,
     status: GiftStatus | str | None = None,
     limit: int = 100,
+    where: ColumnElement[bool] | None = None,
 ) -> Sequence[SurpriseGift]:
     """Return planned and given surprises, newest first."""
     query = select(SurpriseGift)
+    if where is not None:  # a caller's scope (kehu.access)
+        query = query.where(where)
     if customer_id is not None:
         query = query.where(SurpriseGift.customer_id == customer_id)
     if status is not None:

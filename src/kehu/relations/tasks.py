@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from kehu.audit import record
@@ -247,12 +247,15 @@ def list_tasks(
     kind: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    where: ColumnElement[bool] | None = None,
 ) -> tuple[Sequence[Task], int]:
     """Return one page of tasks, soonest due first, and the number matching.
 
     ``overdue_at`` keeps only tasks due before that moment.
     """
     query = select(Task)
+    if where is not None:  # a caller's scope on tasks (kehu.access)
+        query = query.where(where)
     if owner_id is not None:
         query = query.where(Task.owner_id == owner_id)
     if customer_id is not None:
@@ -278,14 +281,16 @@ class OwnerLoad:
     n_overdue: int
 
 
-def task_dashboard(session: Session, *, now: datetime | None = None) -> list[OwnerLoad]:
+def task_dashboard(
+    session: Session, *, now: datetime | None = None, where: ColumnElement[bool] | None = None
+) -> list[OwnerLoad]:
     """Return open and overdue task counts per owner, most overdue first."""
     now = now or utcnow()
     overdue = func.sum(case((Task.due_at < now, 1), else_=0))
     rows = session.execute(
         select(Task.owner_id, User.name, func.count(), overdue)
         .outerjoin(User, User.id == Task.owner_id)
-        .where(Task.status == TaskStatus.OPEN)
+        .where(Task.status == TaskStatus.OPEN, *([] if where is None else [where]))
         .group_by(Task.owner_id, User.name)
     ).all()
     loads = [

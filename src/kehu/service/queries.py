@@ -1,10 +1,10 @@
 """Reads on tickets: queues, threads, SLA clocks and the quality of one ticket."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from kehu.core import utcnow
@@ -34,9 +34,13 @@ class TicketFilter:
     customer_id: int | None = None
     opened_from: datetime | None = None
     opened_until: datetime | None = None
+    #: A predicate on ``service_tickets`` limiting rows to a caller's scope (``kehu.access``).
+    scope: ColumnElement[bool] | None = field(default=None, compare=False)
 
 
 def _filtered(query: Select[Ticket], filters: TicketFilter) -> Select[Ticket]:
+    if filters.scope is not None:
+        query = query.where(filters.scope)
     if filters.department_id is not None:
         query = query.where(Ticket.department_id == filters.department_id)
     if filters.in_triage is not None:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from kehu.core import utcnow
@@ -127,7 +127,7 @@ class Contradiction:
 
 
 def contradicting_outcomes(
-    session: Session, *, since: datetime | None = None
+    session: Session, *, since: datetime | None = None, where: ColumnElement[bool] | None = None
 ) -> list[Contradiction]:
     """Return categories whose tickets ended with contradicting outcomes.
 
@@ -139,6 +139,8 @@ def contradicting_outcomes(
     )
     if since is not None:
         query = query.where(Ticket.opened_at >= since)
+    if where is not None:  # a caller's scope on tickets (kehu.access)
+        query = query.where(where)
     by_category: dict[int, list[tuple[int, str, Decimal | None]]] = defaultdict(list)
     for tid, cid, outcome, amount in session.execute(query.order_by(Ticket.id)):
         if cid is None:
@@ -183,7 +185,11 @@ class SlaAlert:
 
 
 def sla_alerts(
-    session: Session, *, now: datetime | None = None, since: datetime | None = None
+    session: Session,
+    *,
+    now: datetime | None = None,
+    since: datetime | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[SlaAlert]:
     """Return SLA warnings and breaches, worst first.
 
@@ -197,6 +203,7 @@ def sla_alerts(
         select(Ticket).where(
             Ticket.sla_policy_id.is_not(None),
             (Ticket.status.in_(OPEN_STATUSES)) | (Ticket.resolved_at >= since),
+            *([] if where is None else [where]),  # a caller's scope on tickets (kehu.access)
         )
     ).all()
     alerts = []

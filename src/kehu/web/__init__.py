@@ -27,6 +27,7 @@ def install(app: FastAPI) -> None:
         dashboard,
         health,
         imports,
+        privacy,
         recommendations,
         relations,
         service,
@@ -59,6 +60,7 @@ def install(app: FastAPI) -> None:
         health,
         relations,
         webhooks,
+        privacy,
     ):
         app.include_router(module.router, include_in_schema=False)
     install_error_handlers(app)

@@ -5,6 +5,7 @@ import pytest
 from kehu.commerce import Order
 from kehu.engagement import Interaction
 from tests.factories import make_customer, make_order
+from tests.factories.service import make_ticket
 
 ORDERS = "/api/v1/orders"
 
@@ -67,6 +68,8 @@ def test_read_order_with_lines(client, admin, history):
 
 def test_create_order_and_return(client, session, staff, history):
     ada = history[0]
+    make_ticket(session, customer_id=ada.id)  # the agent sees the customers of its tickets
+    session.commit()
     headers = staff["agent"].headers
     body = {
         "external_id": "WEB-1",
@@ -159,6 +162,8 @@ def test_bad_orders_are_422_and_store_nothing(client, admin, session, history, c
 def test_interactions_are_logged_by_the_caller_and_listed(client, session, staff, history):
     ada, alan, _ = history
     owner = staff["owner"]
+    ada.owner_id = alan.owner_id = owner.user.id  # owners see their own customers
+    session.commit()
 
     logged = client.post(
         "/api/v1/interactions",

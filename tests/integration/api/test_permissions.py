@@ -3,9 +3,12 @@
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select, update
 
-from kehu.customers import merge_customers
+from kehu.customers import Customer, merge_customers
 from kehu.ingest import run_import
+from kehu.relations import Task
+from kehu.service import Ticket
 from tests.factories import ACTOR, make_customer, make_order
 from tests.factories.relations import make_relations
 from tests.factories.service import make_desk, make_ticket
@@ -45,6 +48,14 @@ CASES = [
     ("POST", "/api/v1/merges/{merge}/undo", None, MANAGERS, 200),
     ("GET", "/api/v1/customers/{customer}/export", None, MANAGERS, 200),
     ("POST", "/api/v1/customers/{customer}/erase", None, ADMINS, 200),
+    # Nothing is blocked here: the administrator gets the 404 that says so.
+    (
+        "POST",
+        "/api/v1/privacy/unblock",
+        {"kind": "email", "value": "nobody@example.com", "reason": "came back"},
+        ADMINS,
+        404,
+    ),
     ("GET", "/api/v1/customers/{customer}/automated-decisions", None, ALL, 200),
     (
         "PUT",
@@ -135,7 +146,7 @@ CASES = [
     (
         "POST",
         "/api/v1/service/tickets/{ticket}/assign",
-        {"assignee_id": "{user}"},
+        {"assignee_id": "{me}"},
         ORDER_TAKERS,
         200,
     ),
@@ -300,7 +311,7 @@ CASES = [
         201,
     ),
     ("POST", "/api/v1/relations/tasks/{task}/close", {"status": "done"}, ALL, 200),
-    ("POST", "/api/v1/relations/tasks/{task}/reassign", {"owner_id": "{user}"}, ALL, 200),
+    ("POST", "/api/v1/relations/tasks/{task}/reassign", {"owner_id": "{me}"}, ALL, 200),
     ("GET", "/api/v1/relations/cadence", None, ALL, 200),
     ("PUT", "/api/v1/relations/cadence/vip", {"every_days": 21}, MANAGERS, 200),
     ("GET", "/api/v1/relations/service-reminders", None, ALL, 200),
@@ -418,6 +429,18 @@ def test_role_decides_and_a_refused_write_changes_nothing(
     voice = make_voice(session)
     relations = make_relations(session, customer.id)
     webhook = make_webhook(session)
+    # Record-level access (docs/access.md) is tested in tests/integration/trust/
+    # test_record_access.py; here every record is in every role's scope: the staff work in one
+    # department, the owner owns every customer, and each customer has a ticket there.
+    for member in staff.values():
+        member.user.department_id = desk.cards.id
+    session.flush()
+    for other_customer in session.scalars(select(Customer)).all():
+        other_customer.owner_id = staff["owner"].user.id
+        if other_customer.id != customer.id:
+            make_ticket(session, customer_id=other_customer.id)
+    session.execute(update(Ticket).values(department_id=desk.cards.id))
+    session.get(Task, relations["task"]).owner_id = staff["agent"].user.id
     session.commit()
     ids = {
         **voice,
@@ -431,6 +454,7 @@ def test_role_decides_and_a_refused_write_changes_nothing(
         "merge": merge.id,
         "order": order.id,
         "user": staff["owner"].user.id,
+        "me": staff[role].user.id,
         "import": run.id,
     }
     kwargs = {}

@@ -13,8 +13,12 @@ API = "/api/v1/service"
 
 
 @pytest.fixture
-def desk(session):
+def desk(session, staff):
     desk = make_desk(session)
+    # Record-level access (docs/access.md): the agent and the manager work in Cards, where
+    # these tickets are routed.
+    for role in ("agent", "manager"):
+        staff[role].user.department_id = desk.cards.id
     session.commit()
     return desk
 
@@ -239,7 +243,10 @@ def test_categories_answers_and_sla_policies_through_the_api(client, staff, desk
     assert "default" in bad_targets.json()["detail"]
 
 
-def test_decisions_outcomes_and_manager_reports_through_the_api(client, staff, desk):
+def test_decisions_outcomes_and_manager_reports_through_the_api(client, session, staff, desk):
+    for role in ("agent", "manager"):  # refunds are routed to Billing (docs/access.md)
+        staff[role].user.department_id = desk.billing.id
+    session.commit()
     agent, manager = staff["agent"].headers, staff["manager"].headers
     ids = [
         client.post(

@@ -230,6 +230,9 @@ def test_api_reads_lists_filters_and_runs(client, session, staff):
     assert summary["run"]["id"] == created.json()["id"]
     assert sum(s["n_customers"] for s in summary["stages"]) == 60
     assert "check" in summary["churn"]
+    # Lists and single records of every customer are an administrator's view from here on (what
+    # each role sees of them: tests/integration/trust/test_record_access.py).
+    agent = staff["admin"].headers
     everyone = client.get("/api/v1/health/customers?limit=100", headers=agent).json()
     assert everyone["count"] == 60
     risks = [r["churn_risk"] for r in everyone["data"]]

@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, select
 
+from kehu.customers import Customer
 from kehu.engagement import Interaction
 from kehu.users import Role
 from kehu.value import CustomerValue, ValueRun
@@ -37,7 +38,8 @@ def test_a_manager_runs_the_analysis_and_everyone_reads_it(client, session, staf
 def test_one_customers_scores_and_404s(client, session, staff, history):
     _run(client, staff)
     scored = session.scalar(select(CustomerValue).where(CustomerValue.value_rank == 1))
-    never = make_customer(session)
+    never = make_customer(session, owner_id=staff["owner"].user.id)
+    session.get(Customer, scored.customer_id).owner_id = staff["owner"].user.id  # their own
     session.commit()
 
     ok = client.get(f"/api/v1/customers/{scored.customer_id}/value", headers=staff["owner"].headers)
@@ -58,7 +60,9 @@ def test_one_customers_scores_and_404s(client, session, staff, history):
 
 def test_lists_filter_sort_and_page(client, session, staff, history):
     _run(client, staff)
-    headers = staff["agent"].headers
+    # The list's filters, sorts and pages over every scored customer: an administrator's view
+    # (what each role sees of it: tests/integration/trust/test_record_access.py).
+    headers = staff["admin"].headers
 
     vips = client.get("/api/v1/value/customers?tier=vip&limit=5", headers=headers).json()
     cheapest = client.get("/api/v1/value/customers?sort=-clv&limit=1", headers=headers).json()

@@ -5,14 +5,16 @@ import re
 import pytest
 
 from kehu.service import Ticket, get_ticket, list_messages, record_outcome
+from kehu.users import Role
 from tests.factories import ACTOR
 from tests.factories.service import make_desk, make_ticket
 from tests.integration.web.conftest import csrf_of, sign_in
 
 
 @pytest.fixture
-def desk(session):
+def desk(session, users):
     desk = make_desk(session)
+    users[Role.AGENT].department_id = desk.cards.id  # record-level access: docs/access.md
     session.commit()
     return desk
 
@@ -96,7 +98,8 @@ def test_agents_reply_correct_the_category_and_resolve_from_the_page(agent, sess
     assert "it cannot become new" in refused.text
 
 
-def test_queues_show_triage_and_departments(agent, session, desk):
+def test_queues_show_triage_and_departments(agent, users, session, desk):
+    users[Role.AGENT].department_id = desk.billing.id  # an agent browses its own department
     placed = make_ticket(session, subject="Placed", category_code="exchange_rate")
     waiting = make_ticket(session, subject="Waiting")
     waiting.in_triage = True
@@ -133,6 +136,7 @@ def test_managers_edit_the_canonical_answer_from_the_ticket_as_a_new_version(
     from kehu.service import list_answer_versions
 
     ticket = make_ticket(session, category_code="card_arrival")
+    users[Role.MANAGER].department_id = desk.cards.id  # the ticket is routed to the team
     session.commit()
     assert sign_in(client, "manager@example.com").status_code == 303
     page = f"/service/tickets/{ticket.id}"

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kehu import audit
+from kehu.access import audit_scope
 from kehu.api.deps import Auditor, SessionDep
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import MAX_ID, AuditEntriesPublic, AuditEntryPublic
@@ -22,8 +23,10 @@ def read_audit_entries(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> AuditEntriesPublic:
-    """Return the audit log, newest first, filtered by object and action."""
-    del user
+    """Return the audit log, newest first, filtered by object and action.
+
+    Administrators read every entry; a manager reads what their team did (docs/access.md).
+    """
     rows, count = audit.list_audit_entries(
         session,
         object_type=object_type,
@@ -31,5 +34,6 @@ def read_audit_entries(
         action=action,
         limit=limit,
         offset=offset,
+        scope=audit_scope(user),
     )
     return AuditEntriesPublic(data=[AuditEntryPublic.model_validate(e) for e in rows], count=count)

@@ -7,7 +7,12 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from kehu import commerce, customers, engagement
-from kehu.api.access import access_customer_by_id, customer_filter_for
+from kehu.api.access import (
+    access_customer_by_id,
+    access_merge_by_id,
+    check_assignee,
+    customer_filter_for,
+)
 from kehu.api.deps import Bulk, Editor, Reader, SessionDep, SettingsDep, api_actor
 from kehu.api.errors import ApiRoute, describe_validation_errors
 from kehu.api.schemas import (
@@ -234,6 +239,7 @@ def update_customer(
             raise InvalidInputError(
                 f"owner_id: there is no user {owner_id}.", code="users.not_found"
             ) from exc
+        check_assignee(session, user, owner_id, field="owner_id")
     customers.update_customer(session, customer, actor=api_actor(user), **fields)
     return CustomerPublic.model_validate(customer)
 
@@ -285,5 +291,6 @@ def merge_customer(
 @router.post("/merges/{merge_id}/undo", response_model=MergePublic)
 def undo_merge(merge_id: DbId, session: SessionDep, user: Bulk) -> MergePublic:
     """Undo a merge: what moved goes back and the merged-away customer is active again."""
+    access_merge_by_id(session, user, merge_id)
     merge = customers.undo_merge(session, merge_id, actor=api_actor(user))
     return MergePublic.model_validate(merge)

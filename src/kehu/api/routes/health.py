@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from kehu import health
+from kehu import access, health, privacy
 from kehu.analytics.health import StageThresholds
 from kehu.api.access import access_customer_by_id
 from kehu.api.deps import Manager, Reader, SessionDep, api_actor
@@ -65,7 +65,6 @@ def read_health_customers(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> health.HealthListPublic:
     """List customers by stage and churn risk, riskiest first."""
-    del user
     rows, count = health.list_customer_health(
         session,
         stage=stage,
@@ -76,6 +75,7 @@ def read_health_customers(
         sort=sort,
         limit=limit,
         offset=offset,
+        where=access.customer_scope(user),
     )
     return health.HealthListPublic(data=rows, count=count)
 
@@ -86,6 +86,7 @@ def read_customer_health(
 ) -> health.CustomerHealthPublic:
     """Return a customer's stage, churn risk and the evidence behind them (404 with the reason)."""
     access_customer_by_id(session, user, customer_id)
+    privacy.refuse_opted_out_scores(session, customer_id)  # 404 privacy.opted_out
     return health.get_customer_health(session, customer_id)
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from kehu import engagement
+from kehu import access, engagement
 from kehu.api.access import customer_reference
 from kehu.api.deps import Editor, Reader, SessionDep, api_actor
 from kehu.api.errors import ApiRoute
@@ -28,9 +28,12 @@ def read_interactions(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> InteractionsPublic:
     """List interactions, newest first."""
-    del user
     rows, count = engagement.list_interactions(
-        session, customer_id=customer_id, limit=limit, offset=offset
+        session,
+        customer_id=customer_id,
+        limit=limit,
+        offset=offset,
+        where=access.record_scope(user, engagement.Interaction.customer_id),
     )
     return InteractionsPublic(data=[InteractionPublic.model_validate(i) for i in rows], count=count)
 

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from kehu import commerce
-from kehu.api.access import customer_reference
+from kehu import access, commerce
+from kehu.api.access import access_order_by_id, customer_reference
 from kehu.api.deps import OrderTaker, Reader, SessionDep, SettingsDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import (
@@ -35,11 +35,16 @@ def read_orders(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> OrdersPublic:
     """List orders, newest first."""
-    del user  # any role may read orders; the dependency checks the role
     if since is not None and until is not None and since >= until:
         raise InvalidInputError("since must be earlier than until.", code="commerce.bad_period")
     rows, count = commerce.list_orders(
-        session, customer_id=customer_id, since=since, until=until, limit=limit, offset=offset
+        session,
+        customer_id=customer_id,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+        where=access.record_scope(user, commerce.Order.customer_id),
     )
     return OrdersPublic(data=[OrderPublic.of(o) for o in rows], count=count)
 
@@ -47,8 +52,7 @@ def read_orders(
 @router.get("/{order_id}", response_model=OrderDetail)
 def read_order(order_id: DbId, session: SessionDep, user: Reader) -> OrderDetail:
     """Return one order with its lines."""
-    del user
-    return OrderDetail.of(commerce.get_order(session, order_id))
+    return OrderDetail.of(access_order_by_id(session, user, order_id))
 
 
 @router.post("", response_model=OrderDetail, status_code=201)

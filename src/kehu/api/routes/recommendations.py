@@ -15,12 +15,12 @@ each event once by ``event_id``.
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from kehu import engagement
 from kehu.analytics.recommend import Reason
-from kehu.api.access import access_customer_by_id
+from kehu.api.access import access_customer_by_id, customer_references
 from kehu.api.deps import Editor, Reader, SessionDep, SettingsDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import DbId
@@ -162,6 +162,7 @@ def served_public(served: Served) -> RecommendationsPublic:
 @router.get("/customers/{customer_id}/recommendations", response_model=RecommendationsPublic)
 def read_recommendations(
     customer_id: DbId,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     user: Reader,
@@ -206,7 +207,15 @@ def read_recommendations(
         record=record,
         serve_id=serve_id,
     )
-    if served.to_record:
+    # `kehu serve` stores web/app impressions behind the request, in batches (no write
+    # transaction per request: on SQLite the workers queued for the one write lock, and that
+    # queue was the tail under load; kehu.engagement.impressions).
+    writer: engagement.ImpressionWriter | None = getattr(
+        request.app.state, "impression_writer", None
+    )
+    if served.to_record and writer is not None and served.may_write_behind:
+        record_served(session, served, writer=writer)
+    elif served.to_record:
         # The list was decided in a read transaction; the impressions are written in a short
         # one of their own, so on SQLite the single write lock is held for the insert only and
         # concurrent requests (and workers) do not queue behind each other's whole request.
@@ -230,6 +239,7 @@ def record_events(
     the newest impression or click of the same item within the attribution window
     (``KEHU_RECS_ATTRIBUTION_DAYS``, 7 by default).
     """
+    customer_references(session, user, [e.customer_id for e in body.events], field="customer_id")
     result = engagement.record_recommendation_events(
         session,
         body.events,

@@ -11,8 +11,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kehu import relations
-from kehu.api.access import access_customer_by_id, customer_reference
+from kehu import access, relations
+from kehu.api.access import (
+    access_customer_by_id,
+    access_gift_by_id,
+    access_referral_by_id,
+    access_task_by_id,
+    check_assignee,
+    customer_reference,
+)
 from kehu.api.deps import Editor, Manager, Reader, SessionDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import MAX_ID, DbId, UtcDatetime
@@ -244,6 +251,7 @@ def read_tasks(
         kind=kind,
         limit=limit,
         offset=offset,
+        where=access.task_scope(user),
     )
     return relations.TasksPublic(
         data=[relations.TaskPublic.model_validate(t) for t in rows], count=count
@@ -253,14 +261,17 @@ def read_tasks(
 @router.get("/tasks/dashboard", response_model=list[relations.OwnerLoadPublic])
 def read_task_dashboard(session: SessionDep, user: Reader) -> list[relations.OwnerLoadPublic]:
     """Return open and overdue tasks per owner, most overdue first."""
-    del user
-    return [relations.OwnerLoadPublic.model_validate(x) for x in relations.task_dashboard(session)]
+    return [
+        relations.OwnerLoadPublic.model_validate(x)
+        for x in relations.task_dashboard(session, where=access.task_scope(user))
+    ]
 
 
 @router.post("/tasks", response_model=relations.TaskPublic, status_code=201)
 def create_task(body: TaskCreate, session: SessionDep, user: Editor) -> relations.TaskPublic:
     """Open a task by hand; the same ``dedupe_key`` while it is open returns that task."""
     customer_reference(session, user, body.customer_id, field="customer_id")
+    check_assignee(session, user, body.owner_id, field="owner_id")
     task = relations.open_task(
         session,
         customer_id=body.customer_id,
@@ -280,6 +291,7 @@ def close_task(
     task_id: DbId, body: TaskClose, session: SessionDep, user: Editor
 ) -> relations.TaskPublic:
     """Mark a task done or dismissed."""
+    access_task_by_id(session, user, task_id)
     task = relations.close_task(
         session, task_id, status=body.status, note=body.note, actor=api_actor(user)
     )
@@ -291,6 +303,8 @@ def reassign_task(
     task_id: DbId, body: TaskReassign, session: SessionDep, user: Editor
 ) -> relations.TaskPublic:
     """Give an open task to another owner (and optionally a new due date)."""
+    access_task_by_id(session, user, task_id)
+    check_assignee(session, user, body.owner_id, field="owner_id")
     task = relations.reassign_task(
         session, task_id, owner_id=body.owner_id, due_at=body.due_at, actor=api_actor(user)
     )
@@ -457,10 +471,15 @@ def read_gifts(
     limit: Limit = 50,
 ) -> list[relations.GiftPublic]:
     """List surprises planned and given, newest first."""
-    del user
     return [
         relations.GiftPublic.model_validate(g)
-        for g in relations.list_gifts(session, customer_id=customer_id, status=status, limit=limit)
+        for g in relations.list_gifts(
+            session,
+            customer_id=customer_id,
+            status=status,
+            limit=limit,
+            where=access.record_scope(user, relations.SurpriseGift.customer_id),
+        )
     ]
 
 
@@ -469,6 +488,7 @@ def mark_gift(
     gift_id: DbId, body: GiftMark, session: SessionDep, user: Editor
 ) -> relations.GiftPublic:
     """Mark a planned surprise given (logged as a touch) or cancelled."""
+    access_gift_by_id(session, user, gift_id)
     gift = relations.mark_gift(
         session, gift_id, status=body.status, at=body.at, actor=api_actor(user)
     )
@@ -541,10 +561,14 @@ def read_referrals(
     referred_id: DbId | None = None,
 ) -> list[relations.ReferralPublic]:
     """List who brought whom."""
-    del user
     return [
         relations.ReferralPublic.model_validate(r)
-        for r in relations.list_referrals(session, referrer_id=referrer_id, referred_id=referred_id)
+        for r in relations.list_referrals(
+            session,
+            referrer_id=referrer_id,
+            referred_id=referred_id,
+            where=access.referral_scope(user),
+        )
     ]
 
 
@@ -570,6 +594,7 @@ def create_referral(
 @router.delete("/referrals/{referral_id}", status_code=204)
 def delete_referral(referral_id: DbId, session: SessionDep, user: Editor) -> Response:
     """Delete a referral recorded by mistake."""
+    access_referral_by_id(session, user, referral_id)
     relations.delete_referral(session, referral_id, actor=api_actor(user))
     return Response(status_code=204)
 
@@ -579,8 +604,11 @@ def read_referral_value(
     session: SessionDep, user: Reader, referrer_id: DbId | None = None
 ) -> list[relations.ReferralValuePublic]:
     """Return what each referrer's referred customers spent and their stored CLV."""
-    del user
-    values = relations.referral_values(session, None if referrer_id is None else [referrer_id])
+    values = relations.referral_values(
+        session,
+        None if referrer_id is None else [referrer_id],
+        where=access.referral_scope(user),
+    )
     return [relations.ReferralValuePublic.model_validate(v) for v in values]
 
 

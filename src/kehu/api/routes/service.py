@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from kehu import service
+from kehu import access, service
+from kehu.api.access import access_ticket_by_id, check_assignee, customer_reference
 from kehu.api.deps import Manager, Reader, SessionDep, SettingsDep, api_actor, require_roles
 from kehu.api.errors import ApiRoute
 from kehu.api.preconditions import ExpectedVersion
@@ -78,6 +79,8 @@ def create_ticket(
     triage queue.
     """
     actor = api_actor(user)
+    if body.customer_id is not None:
+        customer_reference(session, user, body.customer_id, field="customer_id")
     ticket = service.create_ticket(
         session,
         body=body.body,
@@ -112,7 +115,6 @@ def read_tickets(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> s.TicketsPublic:
     """List tickets of a queue (a department, triage, an agent...), the most urgent first."""
-    del user
     filters = service.TicketFilter(
         department_id=department_id,
         in_triage=True if queue == "triage" else None,
@@ -121,6 +123,7 @@ def read_tickets(
         assignee_id=assignee_id,
         category_id=category_id,
         customer_id=customer_id,
+        scope=access.ticket_scope(user),
     )
     rows, count = service.list_tickets(session, filters, limit=limit, offset=offset)
     return s.TicketsPublic(data=[s.TicketPublic.model_validate(t) for t in rows], count=count)
@@ -131,8 +134,7 @@ def read_ticket(
     ticket_id: DbId, session: SessionDep, settings: SettingsDep, user: Reader
 ) -> s.TicketDetail:
     """Return a ticket with its thread, suggested answer, SLA clocks, decisions and quality."""
-    del user
-    return _detail(session, service.get_ticket(session, ticket_id), settings)
+    return _detail(session, access_ticket_by_id(session, user, ticket_id), settings)
 
 
 @router.post("/tickets/{ticket_id}/messages", response_model=s.MessagePublic, status_code=201)
@@ -140,7 +142,7 @@ def add_message(
     ticket_id: DbId, body: s.MessageCreate, session: SessionDep, user: Reader
 ) -> s.MessagePublic:
     """Add a message to the thread (an agent's reply, a note, or the customer's words)."""
-    ticket = service.get_ticket(session, ticket_id)
+    ticket = access_ticket_by_id(session, user, ticket_id)
     message = service.add_message(
         session,
         ticket,
@@ -165,9 +167,10 @@ def assign_ticket(
     """Give a ticket to a department and/or an agent."""
     if body.department_id is None and body.assignee_id is None:
         raise InvalidInputError("Give department_id, assignee_id or both.")
+    check_assignee(session, user, body.assignee_id, field="assignee_id")
     ticket = service.assign_ticket(
         session,
-        _unchanged(service.get_ticket(session, ticket_id), version),
+        _unchanged(access_ticket_by_id(session, user, ticket_id), version),
         department_id=body.department_id,
         assignee_id=body.assignee_id,
         actor=api_actor(user),
@@ -186,7 +189,7 @@ def set_status(
     """Move a ticket to another status (409 for a move that is not allowed)."""
     ticket = service.set_ticket_status(
         session,
-        _unchanged(service.get_ticket(session, ticket_id), version),
+        _unchanged(access_ticket_by_id(session, user, ticket_id), version),
         body.status,
         actor=api_actor(user),
     )
@@ -208,7 +211,7 @@ def correct_category(
         raise InvalidInputError(f"category_id: {exc.message}", code=exc.code) from exc
     ticket = service.correct_category(
         session,
-        _unchanged(service.get_ticket(session, ticket_id), version),
+        _unchanged(access_ticket_by_id(session, user, ticket_id), version),
         category.id,
         actor=api_actor(user),
     )
@@ -226,7 +229,7 @@ def link_customer(
     """
     linked = service.link_customer(
         session,
-        service.get_ticket(session, ticket_id),
+        access_ticket_by_id(session, user, ticket_id),
         body.customer_id,
         remember_sender=body.remember_sender,
         actor=api_actor(user),
@@ -248,7 +251,7 @@ def record_outcome(
     """Record the customer's rating and the money involved (what QA reads)."""
     ticket = service.record_outcome(
         session,
-        _unchanged(service.get_ticket(session, ticket_id), version),
+        _unchanged(access_ticket_by_id(session, user, ticket_id), version),
         actor=api_actor(user),
         **body.model_dump(exclude_none=True),
     )
@@ -262,7 +265,7 @@ def record_decision(
     """Record a policy decision with its rule and steps; the reply sent lists the steps."""
     decision = service.record_policy_decision(
         session,
-        service.get_ticket(session, ticket_id),
+        access_ticket_by_id(session, user, ticket_id),
         rule_code=body.rule_code,
         rule_text=body.rule_text,
         outcome=body.outcome,
@@ -520,8 +523,10 @@ def read_contradictions(session: SessionDep, user: Manager) -> list[Contradictio
 
     Approved for some and refused for others, or approved with different amounts.
     """
-    del user
-    return [ContradictionPublic(**vars(c)) for c in service.contradicting_outcomes(session)]
+    return [
+        ContradictionPublic(**vars(c))
+        for c in service.contradicting_outcomes(session, where=access.ticket_scope(user))
+    ]
 
 
 class SlaAlertPublic(BaseModel):
@@ -539,8 +544,10 @@ class SlaAlertPublic(BaseModel):
 @router.get("/reports/sla", response_model=list[SlaAlertPublic])
 def read_sla_report(session: SessionDep, user: Manager) -> list[SlaAlertPublic]:
     """List SLA breaches, missed promises (last 30 days) and warnings, worst first."""
-    del user
-    return [SlaAlertPublic(**vars(a)) for a in service.sla_alerts(session)]
+    return [
+        SlaAlertPublic(**vars(a))
+        for a in service.sla_alerts(session, where=access.ticket_scope(user))
+    ]
 
 
 class QualityRowPublic(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from kehu import value
+from kehu import access, privacy, value
 from kehu.analytics.segments import SEGMENTS
 from kehu.api.access import access_customer_by_id
 from kehu.api.deps import Manager, Reader, SessionDep, SettingsDep, api_actor
@@ -36,19 +36,23 @@ class ValueRunRequest(BaseModel):
 def read_value_summary(session: SessionDep, user: Reader) -> value.ValueSummary:
     """Return the latest successful run with tier sizes, Pareto points, CLV histogram, calibration.
 
-    Before any successful run, ``run`` is empty and the lists are empty.
+    The figures are those the run stored (``figures_computed_at`` says when); a run recorded
+    before runs stored them gets them computed now. Before any successful run, ``run`` is
+    empty and the lists are empty.
     """
     del user
     run = value.latest_value_run(session)
     last = value.latest_value_run(session, include_failed=True)
     holdout = (run.metrics or {}).get("holdout", {}) if run else {}
+    figures = None if run is None else value.dashboard_figures(session, run)
     return value.ValueSummary(
         run=None if run is None else value.ValueRunPublic.model_validate(run),
         last_attempt=None if last is None else value.ValueRunPublic.model_validate(last),
-        tiers=value.tier_summary(session) if run else [],
-        pareto=value.pareto_curve(session, 50) if run else [],
-        histogram=value.clv_histogram(session, 20) if run else [],
+        tiers=figures.tiers if figures else [],
+        pareto=figures.pareto if figures else [],
+        histogram=figures.histogram if figures else [],
         calibration=list(holdout.get("by_frequency", [])),
+        figures_computed_at=figures.computed_at if figures else None,
     )
 
 
@@ -71,7 +75,6 @@ def read_valued_customers(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> value.ValuedCustomersPublic:
     """List scored customers, most valuable first (filter by tier, segment, owner)."""
-    del user
     rows, count = value.list_valued_customers(
         session,
         tier=tier,
@@ -80,6 +83,7 @@ def read_valued_customers(
         sort=sort,
         limit=limit,
         offset=offset,
+        where=access.customer_scope(user),
     )
     return value.ValuedCustomersPublic(data=rows, count=count)
 
@@ -90,6 +94,7 @@ def read_customer_value(
 ) -> value.CustomerValuePublic:
     """Return one customer's value scores; 404 (with the reason) when they are not scored."""
     access_customer_by_id(session, user, customer_id)
+    privacy.refuse_opted_out_scores(session, customer_id)  # 404 privacy.opted_out
     scores = value.get_customer_value(session, customer_id)
     segment = SEGMENTS.get(scores.rfm_segment)
     if segment is not None:

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kehu import voice
-from kehu.api.access import customer_reference
+from kehu import access, voice
+from kehu.api.access import customer_reference, hide_customers
 from kehu.api.deps import Editor, Manager, Reader, SessionDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import MAX_ID, DbId, UtcDatetime
@@ -160,7 +160,8 @@ def read_posts(
     offset: Offset = 0,
 ) -> voice.PostsPublic:
     """List posts and comments, newest (or riskiest) first, filtered by sentiment and risk."""
-    del user
+    if customer_id is not None and not access.is_customer_visible(session, user, customer_id):
+        return voice.PostsPublic(data=[], count=0)
     rows, count = voice.list_posts(
         session,
         voice.PostFilter(
@@ -174,17 +175,22 @@ def read_posts(
         limit=limit,
         offset=offset,
     )
-    return voice.PostsPublic(data=[voice.post_public(p) for p in rows], count=count)
+    data = hide_customers(session, user, [voice.post_public(p) for p in rows])
+    return voice.PostsPublic(data=data, count=count)
 
 
 @router.get("/posts/{post_id}", response_model=voice.PostDetail)
 def read_post(post_id: DbId, session: SessionDep, user: Reader) -> voice.PostDetail:
     """Return a post with its comments and the breakdown of its spread risk."""
-    del user
     post = voice.get_post(session, post_id)
+    public = hide_customers(
+        session,
+        user,
+        [voice.post_public(p) for p in [post, *voice.list_comments(session, post.id)]],
+    )
     return voice.PostDetail(
-        post=voice.post_public(post),
-        comments=[voice.post_public(c) for c in voice.list_comments(session, post.id)],
+        post=public[0],
+        comments=public[1:],
         n_comments=voice.count_comments(session, post.id),
     )
 
@@ -248,14 +254,16 @@ def read_alerts(
         limit=limit,
         offset=offset,
     )
-    return voice.AlertsPublic(data=voice.alerts_public(session, rows), count=count)
+    return voice.AlertsPublic(
+        data=hide_customers(session, user, voice.alerts_public(session, rows)), count=count
+    )
 
 
 @router.get("/alerts/{alert_id}", response_model=voice.AlertPublic)
 def read_alert(alert_id: DbId, session: SessionDep, user: Reader) -> voice.AlertPublic:
     """Return an alert with its post, score breakdown and the author's customer and tier."""
-    del user
-    return voice.alert_public(session, voice.get_alert(session, alert_id))
+    alert = voice.alert_public(session, voice.get_alert(session, alert_id))
+    return hide_customers(session, user, [alert])[0]  # type: ignore[no-any-return]
 
 
 @router.post("/alerts/{alert_id}/dismiss", response_model=voice.AlertPublic)
@@ -269,7 +277,8 @@ def dismiss_alert(
         actor=api_actor(user),
         reason="" if body is None else body.reason,
     )
-    return voice.alert_public(session, alert)
+    public = voice.alert_public(session, alert)
+    return hide_customers(session, user, [public])[0]  # type: ignore[no-any-return]
 
 
 @router.post("/alerts/{alert_id}/crisis", response_model=voice.CrisisDetail, status_code=201)

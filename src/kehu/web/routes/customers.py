@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from kehu.access import access_customer_by_id, access_merge_by_id, customer_filter_for
 from kehu.commerce import customer_order_stats, list_orders, orders_per_month
 from kehu.commerce.stats import CustomerSort, list_customers_sorted, summarise_customer_orders
 from kehu.core import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
@@ -12,7 +13,6 @@ from kehu.customers import (
     CustomerFilter,
     CustomerKind,
     current_consents,
-    get_customer,
     list_contacts,
     list_identities,
     list_merges,
@@ -20,6 +20,7 @@ from kehu.customers import (
     undo_merge,
 )
 from kehu.engagement import list_interactions
+from kehu.privacy import automated_decisions
 from kehu.users import get_user_by_id, user_actor
 from kehu.value import CustomerValuePublic, ValueErrorCode, get_customer_value
 from kehu.web.csrf import verify_csrf
@@ -48,6 +49,7 @@ def parse_id(value: str, what: str = "customer") -> int:
 def customer_list(
     request: Request,
     db: DbSession,
+    user: CurrentUser,
     q: Annotated[str, Query(max_length=200)] = "",
     kind: Literal["", "person", "organisation"] = "",
     country: Annotated[str, Query(max_length=100)] = "",
@@ -60,8 +62,13 @@ def customer_list(
     """
     # "#16684" is how the console shows a customer number: search for the number itself.
     text = q.strip().removeprefix("#").strip()
-    filters = CustomerFilter(
-        q=text or None, kind=CustomerKind(kind) if kind else None, country=country.strip() or None
+    filters = customer_filter_for(
+        user,
+        CustomerFilter(
+            q=text or None,
+            kind=CustomerKind(kind) if kind else None,
+            country=country.strip() or None,
+        ),
     )
     order = CustomerSort.parse(sort)
     rows, total = list_customers_sorted(
@@ -89,12 +96,13 @@ def customer_list(
 def customer_360(
     request: Request,
     db: DbSession,
+    user: CurrentUser,
     customer_id: str,
     orders_page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     interactions_page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Show everything known about one customer; orders and interactions come in pages."""
-    customer = get_customer(db, parse_id(customer_id))
+    customer = access_customer_by_id(db, user, parse_id(customer_id))
     monthly = orders_per_month(db, customer.id)
     chart = {
         "months": [month for month, _, _ in monthly],
@@ -118,6 +126,7 @@ def customer_360(
             **_interactions_context(db, customer.id, interactions_page),
             "merges": list_merges(db, customer.id),
             "value": find_customer_value(db, customer.id),
+            "automated": automated_decisions(db, customer.id),
             "owner": _owner_name(db, customer.owner_id),
             "nav": "customers",
         },
@@ -185,6 +194,7 @@ def _interactions_context(db: DbSession, customer_id: int, page: int) -> dict[st
 def customer_orders(
     request: Request,
     db: DbSession,
+    user: CurrentUser,
     customer_id: str,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -192,7 +202,7 @@ def customer_orders(
 
     A plain browser request goes to the 360 page at that page of orders.
     """
-    customer = get_customer(db, parse_id(customer_id))
+    customer = access_customer_by_id(db, user, parse_id(customer_id))
     if not is_htmx(request):
         return RedirectResponse(f"/customers/{customer.id}?orders_page={page}#orders", 303)
     context = {"customer": customer, **_orders_context(db, customer.id, page)}
@@ -203,11 +213,12 @@ def customer_orders(
 def customer_interactions(
     request: Request,
     db: DbSession,
+    user: CurrentUser,
     customer_id: str,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """One page of a customer's interactions: the HTMX pager of the 360 swaps it in."""
-    customer = get_customer(db, parse_id(customer_id))
+    customer = access_customer_by_id(db, user, parse_id(customer_id))
     if not is_htmx(request):
         return RedirectResponse(
             f"/customers/{customer.id}?interactions_page={page}#interactions", 303
@@ -234,9 +245,9 @@ def merge_into(
 ) -> Response:
     """Merge customer ``loser_id`` into this one."""
     _require_manager(user)
-    winner = get_customer(db, parse_id(customer_id))
+    winner = access_customer_by_id(db, user, parse_id(customer_id))
     try:
-        loser = parse_id(loser_id)
+        loser = access_customer_by_id(db, user, parse_id(loser_id)).id
         merge_customers(db, winner_id=winner.id, loser_id=loser, actor=user_actor(user))
     except (InvalidInputError, ConflictError, NotFoundError) as exc:
         db.rollback()
@@ -259,8 +270,9 @@ def undo(
 ) -> Response:
     """Undo a merge: the merged customer comes back with their history."""
     _require_manager(user)
-    customer = get_customer(db, parse_id(customer_id))
+    customer = access_customer_by_id(db, user, parse_id(customer_id))
     try:
+        access_merge_by_id(db, user, parse_id(merge_id, "merge"))
         merge = undo_merge(db, parse_id(merge_id, "merge"), actor=user_actor(user))
     except (ConflictError, NotFoundError) as exc:
         db.rollback()

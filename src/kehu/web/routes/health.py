@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from kehu.access import access_customer_by_id, customer_scope
 from kehu.analytics.health import SIGNALS
-from kehu.customers import get_customer
 from kehu.health import (
     HealthStage,
     cohort_curves,
@@ -17,9 +17,10 @@ from kehu.health import (
     stage_summary,
 )
 from kehu.jobs.health import run_health_analysis
+from kehu.privacy import is_opted_out
 from kehu.users import user_actor
 from kehu.web.csrf import verify_csrf
-from kehu.web.deps import DbSession, Manager, current_user
+from kehu.web.deps import CurrentUser, DbSession, Manager, current_user
 from kehu.web.rendering import is_htmx, render
 from kehu.web.routes.customers import parse_id
 from kehu.web.value_view import cohort_chart, run_now
@@ -36,6 +37,7 @@ WATCH = (HealthStage.AT_RISK.value, HealthStage.PRICE_DRIVEN.value)
 def health_page(
     request: Request,
     db: DbSession,
+    user: CurrentUser,
     stage: Annotated[str, Query(max_length=16)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -46,14 +48,21 @@ def health_page(
     stage = stage if stage in STAGES else ""
     run = latest_health_run(db)
     last = latest_health_run(db, include_failed=True)
+    scope = customer_scope(user)
     if stage:
         rows, total = list_customer_health(
-            db, stage=HealthStage(stage), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            db,
+            stage=HealthStage(stage),
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+            where=scope,
         )
     else:
         rows, total = [], 0
         for watched in WATCH:
-            part, n = list_customer_health(db, stage=HealthStage(watched), limit=PAGE_SIZE)
+            part, n = list_customer_health(
+                db, stage=HealthStage(watched), limit=PAGE_SIZE, where=scope
+            )
             rows += part
             total += n
         rows = sorted(rows, key=lambda r: -r.churn_risk)[:PAGE_SIZE]
@@ -94,13 +103,19 @@ def run_health(request: Request, db: DbSession, user: Manager) -> Response:
 
 
 @router.get("/customers/{customer_id}/health", dependencies=[Depends(current_user)])
-def customer_health_card(request: Request, db: DbSession, customer_id: str) -> Response:
+def customer_health_card(
+    request: Request, db: DbSession, user: CurrentUser, customer_id: str
+) -> Response:
     """Render the 360's health card; a plain browser request goes to the 360 page at the card."""
-    customer = get_customer(db, parse_id(customer_id))
+    customer = access_customer_by_id(db, user, parse_id(customer_id))
     if not is_htmx(request):
         return RedirectResponse(f"/customers/{customer.id}#health", 303)
     return render(
         request,
         "health/_card.html",
-        {"customer": customer, "health": find_customer_health(db, customer.id)},
+        {
+            "customer": customer,
+            "health": find_customer_health(db, customer.id),
+            "opted_out": is_opted_out(db, customer.id),
+        },
     )

@@ -10,10 +10,10 @@ purchases and dismisses. It serves in the
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
-from kehu.customers import get_customer
+from kehu.access import access_customer_by_id
 from kehu.engagement import count_feedback_events, list_feedback_events
 from kehu.jobs.recommend import channels_overview, item_names, serve_recommendations
-from kehu.web.deps import DbSession, current_user
+from kehu.web.deps import CurrentUser, DbSession, current_user
 from kehu.web.rendering import is_htmx, render
 from kehu.web.routes.customers import parse_id
 
@@ -27,9 +27,11 @@ STOPPED_LIMIT = 20
 
 
 @router.get("/customers/{customer_id}/recommendations", dependencies=[Depends(current_user)])
-def customer_recommendations(request: Request, db: DbSession, customer_id: str) -> Response:
+def customer_recommendations(
+    request: Request, db: DbSession, user: CurrentUser, customer_id: str
+) -> Response:
     """Render the panel; a plain browser request goes to the 360 page at the panel."""
-    customer = get_customer(db, parse_id(customer_id))
+    customer = access_customer_by_id(db, user, parse_id(customer_id))
     if not is_htmx(request):
         return RedirectResponse(f"/customers/{customer.id}#recommendations", 303)
     served = serve_recommendations(

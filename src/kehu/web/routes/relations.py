@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from kehu import relations
+from kehu import access, relations
 from kehu.core import InvalidInputError, NotFoundError, utcnow
-from kehu.customers import Customer, get_customer
+from kehu.customers import Customer
 from kehu.jobs.relations import measure_surprise_outcomes, plan_rules, run_relations
 from kehu.playbooks.rules import FIELDS, OPERATORS, registered_actions, store_rule
 from kehu.users import User, list_users, user_actor
@@ -87,12 +87,13 @@ def tasks_page(
         overdue_at=now if overdue else None,
         kind=kind or None,
         limit=100,
+        where=access.task_scope(user),
     )
     return render(
         request,
         "relations/tasks.html",
         {
-            "loads": relations.task_dashboard(db, now=now),
+            "loads": relations.task_dashboard(db, now=now, where=access.task_scope(user)),
             "rows": rows,
             "total": total,
             "mine": bool(mine),
@@ -117,6 +118,7 @@ def close_task(
     back: Annotated[str, Form(max_length=300)] = "/relations",
 ) -> Response:
     """Mark a task done or dismissed."""
+    access.access_task_by_id(db, user, task_id)
     back = back if back.startswith("/") and not back.startswith("//") else "/relations"
     return _submit(
         request,
@@ -136,9 +138,11 @@ def reassign_task(
     owner_id: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Give an open task to another owner (empty: nobody)."""
+    access.access_task_by_id(db, user, task_id)
 
     def action() -> object:
         owner = int(owner_id) if owner_id.strip().isdigit() else None
+        access.check_assignee(db, user, owner, field="owner_id")
         return relations.reassign_task(db, task_id, owner_id=owner, actor=user_actor(user))
 
     return _submit(request, db, "/relations", action, done="Task reassigned.")
@@ -251,12 +255,14 @@ def save_settings(
 
 
 @router.get("/relations/surprises", dependencies=[Depends(current_user)])
-def surprises_page(request: Request, db: DbSession) -> Response:
+def surprises_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
     """Show the catalogue, this month's budget, planned and given surprises and outcomes."""
     settings = relations.get_relation_settings(db)
     now = utcnow()
     month = datetime(now.year, now.month, 1, tzinfo=UTC)
-    gifts = relations.list_gifts(db, limit=50)
+    gifts = relations.list_gifts(
+        db, limit=50, where=access.record_scope(user, relations.SurpriseGift.customer_id)
+    )
     return render(
         request,
         "relations/surprises.html",
@@ -317,6 +323,7 @@ def mark_gift(
     status: Annotated[str, Form(max_length=16)],
 ) -> Response:
     """Mark a planned surprise given or cancelled."""
+    access.access_gift_by_id(db, user, gift_id)
     return _submit(
         request,
         db,
@@ -426,10 +433,11 @@ def run_now(request: Request, db: DbSession, user: Manager) -> Response:
 
 
 @router.get("/relations/referrals", dependencies=[Depends(current_user)])
-def referrals_page(request: Request, db: DbSession) -> Response:
+def referrals_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
     """List who brought whom and what the referred customers are worth."""
-    referrals = relations.list_referrals(db)[:200]
-    values = relations.referral_values(db)[:50]
+    scope = access.referral_scope(user)
+    referrals = relations.list_referrals(db, where=scope)[:200]
+    values = relations.referral_values(db, where=scope)[:50]
     ids = {r.referrer_id for r in referrals} | {r.referred_id for r in referrals}
     ids |= {v.referrer_id for v in values}
     return render(
@@ -455,11 +463,11 @@ def add_referral(
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Record that one customer brought another."""
-    return _submit(
-        request,
-        db,
-        "/relations/referrals",
-        lambda: relations.record_referral(
+
+    def action() -> object:
+        access.customer_reference(db, user, referrer_id, field="referrer_id")
+        access.customer_reference(db, user, referred_id, field="referred_id")
+        return relations.record_referral(
             db,
             referrer_id=referrer_id,
             referred_id=referred_id,
@@ -467,20 +475,20 @@ def add_referral(
             note=note,
             source="console",
             actor=user_actor(user),
-        ),
-        done="Referral recorded.",
-    )
+        )
+
+    return _submit(request, db, "/relations/referrals", action, done="Referral recorded.")
 
 
 # ------------------------------------------------------------------------ the 360 panel
 
 
 @router.get("/customers/{customer_id}/lately", dependencies=[Depends(current_user)])
-def lately_panel(request: Request, db: DbSession, customer_id: str) -> Response:
+def lately_panel(request: Request, db: DbSession, user: CurrentUser, customer_id: str) -> Response:
     """Render the 360 panel: what have we done for this customer lately? (HTMX)."""
     if not customer_id.isdigit() or not 1 <= int(customer_id) < 2**63:
         raise NotFoundError(f"There is no customer {customer_id!r}.", code="customers.not_found")
-    customer = get_customer(db, int(customer_id))
+    customer = access.access_customer_by_id(db, user, int(customer_id))
     tasks, n_tasks = relations.list_tasks(db, customer_id=customer.id, limit=10)
     brought_by = relations.list_referrals(db, referred_id=customer.id)
     brought = relations.list_referrals(db, referrer_id=customer.id)
@@ -512,6 +520,7 @@ def add_touch(
     occurred_on: Annotated[date | None, Form()] = None,
 ) -> Response:
     """Log something done for the customer (a contact, service, gift, fix or surprise)."""
+    access.access_customer_by_id(db, user, customer_id)
     back = f"/customers/{customer_id}"
     when = (
         datetime.combine(occurred_on, datetime.min.time(), tzinfo=UTC).replace(hour=12)

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from kehu import service
+from kehu import access, service
+from kehu.access import access_ticket_by_id
 from kehu.core import InvalidInputError, Settings
 from kehu.jobs.service import route_new_tickets
 from kehu.users import list_departments, list_users, user_actor
@@ -68,6 +69,7 @@ def queue(
         is_open=queue != "done",
         assignee_id=user.id if queue == "mine" else None,
         category_id=category,
+        scope=access.ticket_scope(user),
     )
     rows, total = service.list_tickets(db, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     clocks = {t.id: service.ticket_clocks(db, t) for t in rows}
@@ -149,6 +151,7 @@ def create_ticket(
 def ticket_page(
     request: Request,
     db: DbSession,
+    user: CurrentUser,
     ticket_id: TicketId,
     customer_q: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
@@ -156,7 +159,7 @@ def ticket_page(
 
     A ticket from an unknown sender offers a customer search (``customer_q``) to link it.
     """
-    ticket = service.get_ticket(db, ticket_id)
+    ticket = access_ticket_by_id(db, user, ticket_id)
     settings = _settings(request)
     paths = service.category_paths(db)
     answer = service.find_canonical_answer(db, ticket.category_id or ticket.predicted_category_id)
@@ -167,9 +170,7 @@ def ticket_page(
         customer = get_customer(db, ticket.customer_id)
     found: list[Any] = []
     if customer is None and customer_q.strip():
-        from kehu.customers import CustomerFilter, list_customers
-
-        found = list(list_customers(db, CustomerFilter(q=customer_q), limit=10)[0])
+        found = access.find_customers_to_link(db, user, customer_q, limit=10)
     return render(
         request,
         "service/ticket.html",
@@ -234,7 +235,7 @@ def reply(
     is_internal: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Send a reply (or add an internal note) to a ticket."""
-    ticket = service.get_ticket(db, ticket_id)
+    ticket = access_ticket_by_id(db, user, ticket_id)
     return _submit(
         request,
         db,
@@ -261,7 +262,7 @@ def set_status(
     status: Annotated[str, Form(max_length=16)],
 ) -> Response:
     """Move a ticket to another status."""
-    ticket = service.get_ticket(db, ticket_id)
+    ticket = access_ticket_by_id(db, user, ticket_id)
     return _submit(
         request,
         db,
@@ -280,7 +281,7 @@ def set_category(
     category_id: Annotated[int, Form(ge=1, le=MAX_ID)],
 ) -> Response:
     """Put the ticket in a category (the correction becomes a training label)."""
-    ticket = service.get_ticket(db, ticket_id)
+    ticket = access_ticket_by_id(db, user, ticket_id)
     return _submit(
         request,
         db,
@@ -300,7 +301,7 @@ def assign(
     department_id: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Give the ticket to an agent and/or a department."""
-    ticket = service.get_ticket(db, ticket_id)
+    ticket = access_ticket_by_id(db, user, ticket_id)
 
     def act() -> None:
         try:
@@ -310,6 +311,7 @@ def assign(
             raise InvalidInputError("Choose an agent or a department from the list.") from exc
         if agent is None and team is None:
             raise InvalidInputError("Choose an agent or a department.")
+        access.check_assignee(db, user, agent, field="assignee_id")
         service.assign_ticket(
             db, ticket, assignee_id=agent, department_id=team, actor=user_actor(user)
         )
@@ -331,7 +333,7 @@ def decide(
     reply_text: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     """Record a policy decision; the reply sent lists the steps tried."""
-    ticket = service.get_ticket(db, ticket_id)
+    ticket = access_ticket_by_id(db, user, ticket_id)
 
     def act() -> None:
         if outcome not in {o.value for o in service.Outcome}:
@@ -361,7 +363,7 @@ def save_answer(
     note: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     """Save a new version of the canonical answer of the ticket's category (managers)."""
-    ticket = service.get_ticket(db, ticket_id)
+    ticket = access_ticket_by_id(db, user, ticket_id)
     category_id = ticket.category_id or ticket.predicted_category_id
 
     def act() -> None:
@@ -384,7 +386,7 @@ def save_answer(
 @router.get("/service/dashboard")
 def dashboard(request: Request, db: DbSession, user: Manager) -> Response:
     """Show what grows, SLA breaches and warnings, QA per agent and team, contradictions."""
-    del user
+    scope = access.ticket_scope(user)
     settings = _settings(request)
     top, rising = service.category_trends(db)
     quality = service.quality_report(db, window_days=settings.service_reopen_window_days)
@@ -394,10 +396,10 @@ def dashboard(request: Request, db: DbSession, user: Manager) -> Response:
         {
             "top": top,
             "rising": rising,
-            "alerts": service.sla_alerts(db)[:50],
+            "alerts": service.sla_alerts(db, where=scope)[:50],
             "quality_agents": [r for r in quality if r.group == "agent"],
             "quality_teams": [r for r in quality if r.group == "team"],
-            "contradictions": service.contradicting_outcomes(db),
+            "contradictions": service.contradicting_outcomes(db, where=scope),
             "sizes": service.queue_sizes(db),
             "nav": "service-dashboard",
         },
@@ -417,7 +419,7 @@ def link_customer(
     remember_sender: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Link a ticket from an unknown sender to a customer (and remember the sender)."""
-    ticket = service.get_ticket(db, ticket_id)
+    ticket = access_ticket_by_id(db, user, ticket_id)
 
     def act() -> list[service.Ticket]:
         try:

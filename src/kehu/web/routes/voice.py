@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from kehu import voice
+from kehu import access, voice
 from kehu.core import utcnow
 from kehu.jobs.voice import run_voice_scoring
 from kehu.users import User, list_users, user_actor
@@ -33,6 +33,7 @@ def _users_by_id(db: Session) -> dict[int, User]:
 def posts_page(
     request: Request,
     db: DbSession,
+    user: CurrentUser,
     sentiment: Annotated[str, Query(max_length=16)] = "",
     sort: Annotated[str, Query(max_length=8)] = "recent",
     risky: Annotated[str, Query(max_length=8)] = "",
@@ -55,7 +56,7 @@ def posts_page(
         request,
         "voice/posts.html",
         {
-            "rows": [voice.post_public(p) for p in rows],
+            "rows": access.hide_customers(db, user, [voice.post_public(p) for p in rows]),
             "total": total,
             "page": page,
             "n_pages": _n_pages(total),
@@ -90,16 +91,19 @@ def run_scoring(request: Request, db: DbSession, user: Manager) -> Response:
 
 
 @router.get("/voice/posts/{post_id}", dependencies=[Depends(current_user)])
-def post_page(request: Request, db: DbSession, post_id: Id) -> Response:
+def post_page(request: Request, db: DbSession, user: CurrentUser, post_id: Id) -> Response:
     """Show a post, its spread-risk breakdown and its comments."""
     post = voice.get_post(db, post_id)
+    public = access.hide_customers(
+        db, user, [voice.post_public(p) for p in [post, *voice.list_comments(db, post.id)]]
+    )
     return render(
         request,
         "voice/post.html",
         {
-            "post": voice.post_public(post),
-            "comments": [voice.post_public(c) for c in voice.list_comments(db, post.id)],
-            "customer": voice.customer_brief(db, post.customer_id),
+            "post": public[0],
+            "comments": public[1:],
+            "customer": voice.customer_brief(db, public[0].customer_id),
             "nav": "voice",
         },
     )
@@ -118,7 +122,7 @@ def alerts_page(
         request,
         "voice/alerts.html",
         {
-            "rows": voice.alerts_public(db, rows),
+            "rows": access.hide_customers(db, user, voice.alerts_public(db, rows)),
             "total": total,
             "mine": bool(mine),
             "users": _users_by_id(db),

@@ -151,7 +151,9 @@ def test_the_budget_sends_then_waits_then_drops_and_the_ledger_shows_it(
     assert [e["decision"] for e in ledger] == ["dropped", "waited", "sent"]
 
 
-def test_a_closed_task_cannot_be_closed_again(client, staff, world):
+def test_a_closed_task_cannot_be_closed_again(client, session, staff, world):
+    session.get(Task, world["task"]).owner_id = staff["agent"].user.id  # an agent's own task
+    session.commit()
     path = f"{BASE}/tasks/{world['task']}/close"
     first = client.post(path, json={"status": "done"}, headers=staff["agent"].headers)
     again = client.post(path, json={"status": "dismissed"}, headers=staff["agent"].headers)

@@ -6,14 +6,20 @@ from sqlalchemy import func, select
 
 from kehu.playbooks.rules import seed_default_rules
 from kehu.relations import Task, TaskStatus, list_touches
+from kehu.users import find_user_by_email
 from tests.factories import ACTOR, make_customer
 from tests.factories.relations import make_relations
+from tests.factories.service import make_ticket
 from tests.integration.web.conftest import csrf_of
 
 
 def test_every_page_renders_for_an_agent_and_management_forms_are_hidden(agent_client, session):
     customer = make_customer(session, name="Ada Lovelace")
-    make_relations(session, customer.id)
+    ids = make_relations(session, customer.id)
+    # Record-level access (docs/access.md): the agent owns the task and has a ticket of Ada's.
+    agent = find_user_by_email(session, "agent@example.com")
+    session.get(Task, ids["task"]).owner_id = agent.id
+    make_ticket(session, customer_id=customer.id)
     session.commit()
 
     pages = {
