@@ -1,6 +1,6 @@
 """Single-record lookups on a caller's behalf: out of scope is a 404, as if absent.
 
-The API (``kehu.api.access``) and the console both use these; the rules are in
+The API and the console both use these; the rules are in
 :mod:`kehu.access.scope`.
 """
 

@@ -17,8 +17,8 @@ users, departments,    yes    no       no     no
 other users' tokens
 =====================  =====  =======  =====  =====
 
-Record-level scoping (an owner sees only their customers) is not applied yet; it will live in
-:mod:`kehu.api.access`, which every customer lookup already goes through.
+On top of these roles, record-level scoping (an owner sees only their customers, an agent their
+department's tickets) is applied by :mod:`kehu.access` (docs/access.md).
 """
 
 import logging

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from kehu import commerce, customers, engagement
-from kehu.api.access import (
+from kehu.access import (
     access_customer_by_id,
     access_merge_by_id,
     check_assignee,

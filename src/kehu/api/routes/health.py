@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from kehu import access, health, privacy
+from kehu.access import access_customer_by_id
 from kehu.analytics.health import StageThresholds
-from kehu.api.access import access_customer_by_id
 from kehu.api.deps import Manager, Reader, SessionDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import MAX_ID, DbId

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kehu import access, engagement
-from kehu.api.access import customer_reference
+from kehu.access import customer_reference
 from kehu.api.deps import Editor, Reader, SessionDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import (

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kehu import access, commerce
-from kehu.api.access import access_order_by_id, customer_reference
+from kehu.access import access_order_by_id, customer_reference
 from kehu.api.deps import OrderTaker, Reader, SessionDep, SettingsDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import (

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from kehu import privacy
-from kehu.api.access import access_customer_by_id
+from kehu.access import access_customer_by_id
 from kehu.api.deps import Admin, Editor, Manager, Reader, SessionDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import DbId

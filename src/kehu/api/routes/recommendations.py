@@ -19,8 +19,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from kehu import engagement
+from kehu.access import access_customer_by_id, customer_references
 from kehu.analytics.recommend import Reason
-from kehu.api.access import access_customer_by_id, customer_references
 from kehu.api.deps import Editor, Reader, SessionDep, SettingsDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import DbId

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from kehu import access, relations
-from kehu.api.access import (
+from kehu.access import (
     access_customer_by_id,
     access_gift_by_id,
     access_referral_by_id,

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kehu import access, service
-from kehu.api.access import access_ticket_by_id, check_assignee, customer_reference
+from kehu.access import access_ticket_by_id, check_assignee, customer_reference
 from kehu.api.deps import Manager, Reader, SessionDep, SettingsDep, api_actor, require_roles
 from kehu.api.errors import ApiRoute
 from kehu.api.preconditions import ExpectedVersion

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from kehu import access, voice
-from kehu.api.access import customer_reference, hide_customers
+from kehu.access import customer_reference, hide_customers
 from kehu.api.deps import Editor, Manager, Reader, SessionDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import MAX_ID, DbId, UtcDatetime
