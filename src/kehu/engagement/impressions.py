@@ -165,15 +165,7 @@ class ImpressionWriter:
         stamp = utcnow()
         rows: list[dict[str, Any]] = []
         for item in batch:
-            rows += impression_rows(
-                customer_id=item.customer_id,
-                channel=item.channel,
-                serve_id=item.serve_id,
-                shown=item.shown,
-                at=item.at,
-                source=item.source,
-                stamp=stamp,
-            )
+            rows += _rows_of(item, stamp)
         try:
             with session_scope(self.session_factory) as session:
                 return sum(
@@ -188,15 +180,7 @@ class ImpressionWriter:
     def _write_one_by_one(self, batch: list[QueuedList], stamp: datetime) -> int:
         added = 0
         for item in batch:
-            rows = impression_rows(
-                customer_id=item.customer_id,
-                channel=item.channel,
-                serve_id=item.serve_id,
-                shown=item.shown,
-                at=item.at,
-                source=item.source,
-                stamp=stamp,
-            )
+            rows = _rows_of(item, stamp)
             try:
                 with session_scope(self.session_factory) as session:
                     added += insert_impression_rows(session, rows)
@@ -240,6 +224,19 @@ class ImpressionWriter:
         if left:
             log.error("%d impressions could not be stored before the server stopped", left)
         return left
+
+
+def _rows_of(item: QueuedList, stamp: datetime) -> list[dict[str, Any]]:
+    """Return the impression rows of one queued list, stamped ``stamp``."""
+    return impression_rows(
+        customer_id=item.customer_id,
+        channel=item.channel,
+        serve_id=item.serve_id,
+        shown=item.shown,
+        at=item.at,
+        source=item.source,
+        stamp=stamp,
+    )
 
 
 __all__ = ["ImpressionWriter", "QueuedList"]
