@@ -41,7 +41,7 @@ from kehu.engagement import log_interaction
 from kehu.ingest import run_import
 from kehu.relations import add_surprise, open_task, plan_surprise, record_referral
 from kehu.users import Role, create_api_token
-from kehu.voice import PostIn, upsert_post
+from kehu.voice import Post, PostIn, upsert_post
 from tests.factories import ACTOR, make_customer, make_order, make_user
 from tests.factories.service import make_desk, make_ticket
 from tests.factories.voice import make_voice
@@ -595,6 +595,10 @@ def _build(session: Session) -> dict[str, Any]:
     pool = make_customer(session, name=marker("p", "Pool"), owner_id=None)
     ids["p"] = {"customer": pool.id}
     markers["customer"]["p"] = [marker("p", "Pool")]
+    # The shared crisis's post is by side b's customer: the crisis detail blanks them for side a.
+    crisis_post = session.get(Post, shared["post"])
+    assert crisis_post is not None
+    crisis_post.customer_id = ids["b"]["customer"]
     session.flush()
     return {"users": users, "tokens": tokens, "ids": ids, "shared": shared, "markers": markers}
 

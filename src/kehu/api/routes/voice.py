@@ -18,6 +18,7 @@ from kehu.api.deps import Editor, Manager, Reader, SessionDep, api_actor
 from kehu.api.errors import ApiRoute
 from kehu.api.schemas import MAX_ID, DbId, UtcDatetime
 from kehu.jobs.voice import run_voice_scoring
+from kehu.users import User
 
 router = APIRouter(prefix="/voice", tags=["voice"], route_class=ApiRoute)
 
@@ -142,8 +143,12 @@ class VoteIn(_In):
     customer_id: DbId | None = None
 
 
-def _detail(session: SessionDep, crisis: voice.Crisis) -> voice.CrisisDetail:
-    return voice.crisis_detail(session, crisis)
+def _detail(session: SessionDep, crisis: voice.Crisis, user: User) -> voice.CrisisDetail:
+    """Return the crisis with its post, the post's customer blanked when out of ``user``'s scope."""
+    detail = voice.crisis_detail(session, crisis)
+    if detail.post is not None:
+        hide_customers(session, user, [detail.post])
+    return detail
 
 
 @router.get("/posts", response_model=voice.PostsPublic)
@@ -294,7 +299,7 @@ def open_crisis_from_alert(
         owner_id=body.owner_id,
         alert=voice.get_alert(session, alert_id),
     )
-    return _detail(session, crisis)
+    return _detail(session, crisis, user)
 
 
 @router.get("/crises", response_model=voice.CrisesPublic)
@@ -324,14 +329,13 @@ def create_crisis(body: CrisisCreate, session: SessionDep, user: Editor) -> voic
         post_id=body.post_id,
         response_target_minutes=body.response_target_minutes,
     )
-    return _detail(session, crisis)
+    return _detail(session, crisis, user)
 
 
 @router.get("/crises/{crisis_id}", response_model=voice.CrisisDetail)
 def read_crisis(crisis_id: DbId, session: SessionDep, user: Reader) -> voice.CrisisDetail:
     """Return a crisis with its clock, checklist, timeline and post."""
-    del user
-    return _detail(session, voice.get_crisis(session, crisis_id))
+    return _detail(session, voice.get_crisis(session, crisis_id), user)
 
 
 @router.put("/crises/{crisis_id}/checklist/{item}", response_model=voice.CrisisDetail)
@@ -351,7 +355,7 @@ def update_checklist(
         note=body.note,
         actor=api_actor(user),
     )
-    return _detail(session, crisis)
+    return _detail(session, crisis, user)
 
 
 @router.post("/crises/{crisis_id}/notes", response_model=voice.CrisisDetail, status_code=201)
@@ -361,7 +365,7 @@ def add_crisis_note(
     """Add a note to the timeline."""
     crisis = voice.get_crisis(session, crisis_id)
     voice.add_crisis_note(session, crisis, body.text, actor=api_actor(user))
-    return _detail(session, crisis)
+    return _detail(session, crisis, user)
 
 
 @router.post("/crises/{crisis_id}/responses", response_model=voice.CrisisDetail, status_code=201)
@@ -376,7 +380,7 @@ def respond_to_crisis(
         url=body.url,
         actor=api_actor(user),
     )
-    return _detail(session, crisis)
+    return _detail(session, crisis, user)
 
 
 @router.post("/crises/{crisis_id}/owner", response_model=voice.CrisisDetail)
@@ -387,7 +391,7 @@ def assign_crisis(
     crisis = voice.assign_crisis(
         session, voice.get_crisis(session, crisis_id), body.owner_id, actor=api_actor(user)
     )
-    return _detail(session, crisis)
+    return _detail(session, crisis, user)
 
 
 @router.post("/crises/{crisis_id}/close", response_model=voice.CrisisDetail)
@@ -401,7 +405,7 @@ def close_crisis(
         actor=api_actor(user),
         note="" if body is None else body.note,
     )
-    return _detail(session, crisis)
+    return _detail(session, crisis, user)
 
 
 @router.get("/demand/terms", response_model=voice.DemandTermsPublic)
