@@ -163,9 +163,18 @@ def add_user(
     role: str = "admin",
     email: str = "admin@example.com",
     name: str = "Chen Jing",
+    department_code: str | None = None,
 ) -> None:
     """Create a console user with the e2e password."""
-    create_user(db, email=email, name=name, password=PASSWORD, role=role, actor=actor)
+    create_user(
+        db,
+        email=email,
+        name=name,
+        password=PASSWORD,
+        role=role,
+        actor=actor,
+        department_code=department_code,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -23,14 +23,22 @@ OPENED = datetime(2026, 11, 23, 9, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def desk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A console over an empty desk: four departments, a manager, no policies or categories."""
+    """A console over an empty desk: four departments, a service manager, no policies."""
     url = f"sqlite:///{tmp_path_factory.mktemp('desk') / 'kehu-desk.db'}"
     upgrade_to_head(url)
     actor = Actor.system("e2e-seed")
     with make_session_factory(make_engine(url))() as db:
-        add_user(db, actor, role="manager", email="manager@example.com", name="Maria Lopez")
         for code in ("service", "billing", "logistics", "sales"):
             create_department(db, code=code, name=code.title(), actor=actor)
+        # The service manager: the tickets of the "cards" branch are routed to their department.
+        add_user(
+            db,
+            actor,
+            role="manager",
+            email="manager@example.com",
+            name="Maria Lopez",
+            department_code="service",
+        )
         db.commit()
     with serve_console(url, "e2e-" + "d" * 40) as base_url:
         yield base_url, url
