@@ -217,14 +217,18 @@ def test_managers_create_and_edit_sla_policies_and_bad_input_keeps_the_form(mana
 
 
 def test_agents_find_and_link_the_customer_of_an_unknown_sender(client, users, session, desk):
-    customer = make_customer(session, name="Ada Lovelace")
+    customer = make_customer(
+        session, name="Ada Lovelace", identities=[("email", "ada.lovelace@work.test")]
+    )
     ticket = make_ticket(session, requester="ada@mail.test")
     session.commit()
     assert sign_in(client, "agent@example.com").status_code == 303
     page = f"/service/tickets/{ticket.id}"
     assert 'data-testid="link-customer"' in client.get(page).text
 
-    found = client.get(page, params={"customer_q": "lovelace"})
+    # An agent finds a customer by an exact e-mail or phone, not by browsing names (docs/access.md).
+    found = client.get(page, params={"customer_q": "Ada.Lovelace@work.test"})
+    by_name = client.get(page, params={"customer_q": "lovelace"})
     nothing = client.get(page, params={"customer_q": "nobody-like-this"})
     token = csrf_of(client, page)
     linked = client.post(
@@ -234,6 +238,7 @@ def test_agents_find_and_link_the_customer_of_an_unknown_sender(client, users, s
 
     assert re.search(rf'data-testid="link-customer-{customer.id}"', found.text)
     assert 'data-testid="no-customer-found"' in nothing.text
+    assert 'data-testid="no-customer-found"' in by_name.text
     assert "The ticket was linked to the customer." in linked.text
     assert 'data-testid="link-customer"' not in linked.text
     session.expire_all()
