@@ -51,7 +51,7 @@ from kehu.playbooks.surprises import (
     choose_surprises,
     surprise_outcomes,
 )
-from kehu.privacy import opted_out_ids
+from kehu.privacy import consent_refusals, opted_out_ids, purpose_of
 from kehu.relations import (
     ContactDecision,
     ContactRequest,
@@ -549,9 +549,13 @@ def run_relations(
     )
     surprises = _surprises(session, snapshots, owners, as_of, actor=actor, now=now, dry_run=dry_run)
     stored = load_rules(session)
-    plans = evaluate(stored.rules, snapshots)
-    rules = StepReport(n_candidates=len(plans))
+    plans, refused = _consented(session, evaluate(stored.rules, snapshots))
+    rules = StepReport(n_candidates=len(plans) + len(refused))
     rules.notes.extend(f"rule {name!r} not run: {why}" for name, why in stored.invalid)
+    rules.n_dropped = len(refused)
+    rules.notes.extend(
+        f"{plan.rule} for customer {plan.customer_id} not run: {why}" for plan, why in refused
+    )
     if not dry_run:
         executed = execute(session, plans, actor=actor)
         rules.n_opened = len(executed.done)
@@ -569,6 +573,22 @@ def run_relations(
         plans=plans,
         dry_run=dry_run,
     )
+
+
+def _consented(
+    session: Session, plans: Sequence[PlannedAction]
+) -> tuple[list[PlannedAction], list[tuple[PlannedAction, str]]]:
+    """Split the rules' planned actions into those consent allows and those it refuses.
+
+    A rule's action leads a member of staff to the customer (a task), so it is asked like any
+    staff task of the rules' purpose (:func:`kehu.privacy.consent_refusals`, ``channel="task"``).
+    """
+    refusals = consent_refusals(
+        session, [p.customer_id for p in plans], channel="task", purpose=purpose_of("rule")
+    )
+    allowed = [p for p in plans if p.customer_id not in refusals]
+    refused = [(p, refusals[p.customer_id]) for p in plans if p.customer_id in refusals]
+    return allowed, refused
 
 
 def plan_rules(

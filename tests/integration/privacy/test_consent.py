@@ -8,6 +8,7 @@ from kehu.analytics.clv import simulate_transactions
 from kehu.customers import get_customer, record_consent
 from kehu.jobs.relations import run_relations
 from kehu.jobs.value import run_value_analysis
+from kehu.playbooks.rules import store_rule
 from kehu.privacy import consent_refusals, purpose_of
 from kehu.relations import (
     ContactDecision,
@@ -133,3 +134,30 @@ def test_cadence_opens_no_task_for_who_withdrew_the_purpose_everywhere(session):
     )
     assert refused >= 1
     assert report.cadence.n_dropped == refused
+
+
+def test_a_stored_rule_opens_no_task_for_who_withdrew_its_purpose(session):
+    ids = sorted(set(load_history(session, simulate_transactions(60, random_state=3)).values()))
+    run_value_analysis(session, actor=ACTOR, as_of=LAST_DAY, holdout_weeks=0)
+    store_rule(
+        session,
+        {
+            "name": "everyone",
+            "when": {"all": [["total_spend", "gt", 0]]},
+            "action": "open_task",
+            "params": {"kind": "follow_up", "title": "Thank $name"},
+        },
+        actor=ACTOR,
+    )
+    withdrawn = set(ids[::3])
+    for customer_id in withdrawn:
+        _consent(session, get_customer(session, customer_id), "email", "marketing", "withdrawn")
+
+    dry = run_relations(session, actor=ACTOR, as_of=LAST_DAY, now=NOW, dry_run=True)
+    report = run_relations(session, actor=ACTOR, as_of=LAST_DAY, now=NOW)
+
+    ruled = set(session.scalars(select(Task.customer_id).where(Task.kind == "follow_up")))
+    assert ruled
+    assert not ruled & withdrawn
+    assert report.rules.n_dropped == dry.rules.n_dropped == len(withdrawn)
+    assert any("not run: no consent" in note for note in dry.rules.notes)
