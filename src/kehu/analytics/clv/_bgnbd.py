@@ -3,12 +3,12 @@
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln, hyp2f1
 from typing_extensions import override
 
 from kehu.analytics._base import FloatArray
 from kehu.analytics.clv._common import CompressedRFT, PurchaseCountModel
 from kehu.analytics.clv._mle import ValueAndGradient
+from kehu.analytics.clv._special import digamma, expit, gammaln, hyp2f1
 
 #: Tuples per block of the one-pass likelihood (work buffers of 512 kB each).
 _TUPLES_PER_BLOCK = 1 << 16
@@ -81,6 +81,9 @@ class BetaGeoModel(PurchaseCountModel):
 
     @override
     def _log_lik(self, theta: FloatArray, d: CompressedRFT) -> FloatArray:
+        # The per-tuple paths (small data, the log-likelihood of a fitted model) on scipy.
+        from scipy.special import gammaln
+
         r, alpha, a, b = theta
         xs, k = d.x_values, self._shift
         _, _, a3, a4 = self._terms(theta, d)
@@ -97,6 +100,8 @@ class BetaGeoModel(PurchaseCountModel):
 
     @override
     def _log_lik_grad(self, theta: FloatArray, d: CompressedRFT) -> FloatArray:
+        from scipy.special import digamma, expit  # as in _log_lik
+
         r, alpha, a, b = theta
         x, t_x, T, k = d.x, d.t_x, d.T, self._shift
         xs = d.x_values
@@ -146,6 +151,7 @@ class BetaGeoModel(PurchaseCountModel):
         # a million customers), and the blocks stay in cache.
         size = max(1, min(n_dead, _TUPLES_PER_BLOCK))
         spread, diff, e, tmp, tmp2 = (np.empty(size) for _ in range(5))
+        positive = np.empty(size, dtype=bool)
         # Indices as intp, block by block (numpy's take would convert int32 ones every call).
         ti_buffer, txi_buffer, xi_buffer = (np.empty(size, dtype=np.intp) for _ in range(3))
 
@@ -164,6 +170,7 @@ class BetaGeoModel(PurchaseCountModel):
                 hi = min(lo + size, n_dead)
                 n = hi - lo
                 sp, df, ex, t1, t2 = spread[:n], diff[:n], e[:n], tmp[:n], tmp2[:n]
+                pos = positive[:n]
                 ti, txi_b, xi_b = ti_buffer[:n], txi_buffer[:n], xi_buffer[:n]
                 ti[:] = Ti_d[lo:hi]
                 txi_b[:] = txi_d[lo:hi]
@@ -179,15 +186,18 @@ class BetaGeoModel(PurchaseCountModel):
                 np.add(df, t1, out=df)
                 # softplus(diff) and expit(diff) from one exp (np.log1p / logaddexp are 3x
                 # slower): log(1 + e) with e <= 1 loses nothing that matters in a sum of
-                # millions.
+                # millions; expit(diff) is e / (1 + e) for diff < 0, 1 - e / (1 + e) else.
                 np.abs(df, out=ex)
                 np.negative(ex, out=ex)
                 np.exp(ex, out=ex)
                 np.add(ex, 1.0, out=t1)
+                np.divide(ex, t1, out=ex)
                 np.log(t1, out=t1)
-                softplus_sum += float(w_b @ t1) + float(w_b @ np.maximum(df, 0.0, out=t1))
-                w4 = expit(df, out=df)
-                w4 *= w_b
+                softplus_sum += float(w_b @ t1)
+                np.greater_equal(df, 0.0, out=pos)
+                softplus_sum += float(w_b @ np.maximum(df, 0.0, out=t1))
+                np.subtract(1.0, ex, out=ex, where=pos)
+                w4 = np.multiply(ex, w_b, out=df)
                 w4_x += np.bincount(xi_b, weights=w4, minlength=len(xs))
                 sum_w4 += float(w4.sum())
                 g_r += float(w4 @ sp)

@@ -6,7 +6,6 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from scipy.special import digamma, gammaln
 
 from kehu.analytics._base import (
     ConvergenceError,
@@ -20,7 +19,8 @@ from kehu.analytics._base import (
     to_arrow,
 )
 from kehu.analytics.clv._common import ONE_PASS_MIN_TUPLES, factorize, factorize_int
-from kehu.analytics.clv._mle import MLEResult, ValueAndGradient, fit_log_params
+from kehu.analytics.clv._mle import MLEResult, ValueAndGradient, fit_log_params, one_blas_thread
+from kehu.analytics.clv._special import digamma, gammaln
 
 #: Mean spends are rounded to this many steps of their log range for the starting fit.
 _COARSE_SPEND_CELLS = 256
@@ -213,6 +213,9 @@ class GammaGammaModel(Estimator):
 
     @staticmethod
     def _log_lik(theta: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
+        # The per-pair paths (tests, small data) on scipy.
+        from scipy.special import gammaln
+
         p, q, v = theta
         px = p * x
         return np.asarray(
@@ -228,6 +231,8 @@ class GammaGammaModel(Estimator):
 
     @staticmethod
     def _log_lik_grad(theta: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
+        from scipy.special import digamma  # as in _log_lik
+
         p, q, v = theta
         px = p * x
         log_xm_v = np.log(x * m + v)
@@ -277,6 +282,11 @@ class GammaGammaModel(Estimator):
         n_excluded = len(usable) - n_customers
         fitted = [count[usable], mean[usable]]
         del count, mean, usable
+        # The correlation's and the one-pass terms' dot products too (see one_blas_thread).
+        with one_blas_thread():
+            return self._fit_pairs(fitted, n_customers, n_excluded)
+
+    def _fit_pairs(self, fitted: list[npt.NDArray[Any]], n_customers: int, n_excluded: int) -> Self:
         x, m, weight = _distinct_pairs(fitted)
         correlation = _weighted_correlation(x, m, weight)
         n_distinct = len(x)

@@ -8,12 +8,13 @@ covariance of ``theta``: ``cov(theta) = D cov(u) D`` with ``D = diag(theta)``, s
 ``se(theta_i) = theta_i * se(u_i)``.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from kehu.analytics._base import ConvergenceError, FloatArray
 
@@ -40,6 +41,22 @@ class MLEResult:
     unidentified: tuple[str, ...] = ()
     #: Inverse Hessian of the mean objective in log-parameters (what BFGS approximates).
     hess_inv_mean: FloatArray | None = None
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> Any:
+    """Return a context in which BLAS runs on one thread.
+
+    The likelihoods' dot products over a few hundred thousand tuples are memory-bound, and
+    OpenBLAS's threads (spinning between calls) made them several times slower on a busy
+    2-core machine. One controller for the process: finding the loaded libraries costs ~9 ms
+    the first time, entering its limit ~0.02 ms (``threadpool_limits`` looks again each time).
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _numeric_gradient(
@@ -161,7 +178,7 @@ def fit_log_params(
     # One BLAS thread: the likelihoods' dot products over a few hundred thousand tuples are
     # memory-bound, and OpenBLAS's threads (spinning between calls) made every evaluation
     # three times slower on a busy 2-core machine.
-    with np.errstate(all="ignore"), threadpool_limits(limits=1, user_api="blas"):
+    with np.errstate(all="ignore"), one_blas_thread():
         if not np.isfinite(objective(start)):
             raise ConvergenceError(
                 f"{model_name}: the log-likelihood is not finite at the starting point; "

@@ -1,15 +1,22 @@
 """Pareto/NBD: Schmittlein, Morrison & Colombo (1987), as in Fader & Hardie's notes."""
 
+import functools
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import expit, gammaln
 from typing_extensions import override
 
 from kehu.analytics._base import FloatArray
 from kehu.analytics.clv._common import CompressedRFT, PurchaseCountModel
 
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(64)
+
+@functools.cache
+def _gauss_legendre() -> tuple[FloatArray, FloatArray]:
+    """64 Gauss-Legendre nodes and weights (numpy.polynomial loads on first use only)."""
+    nodes, weights = np.polynomial.legendre.leggauss(64)
+    return np.asarray(nodes, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+
+
 _LOG_TAIL = 60.0  # e^-60 ~ 1e-26: the part of the integral beyond is below double precision
 
 
@@ -67,6 +74,9 @@ class ParetoNBDModel(PurchaseCountModel):
 
     def _log_parts(self, theta: FloatArray, d: CompressedRFT) -> tuple[FloatArray, FloatArray]:
         """Log of (alive through T) and (dropped out in (t_x, T]) parts of the likelihood."""
+        # scipy.special here only: importing it costs BG/NBD users ~0.25 s (see _special).
+        from scipy.special import gammaln
+
         r, alpha, s, beta = theta
         x, t_x, T = d.x, d.t_x, d.T
         log_c = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
@@ -74,14 +84,15 @@ class ParetoNBDModel(PurchaseCountModel):
         k = r + s + x
         v_low = np.maximum(-k * (np.log(alpha + T) - np.log(alpha + t_x)), -_LOG_TAIL)
         # Gauss-Legendre nodes mapped onto [v_low, 0] for every tuple (tuples x nodes).
+        nodes, weights = _gauss_legendre()
         half = (-v_low / 2.0)[:, None]
-        v = half * (_NODES[None, :] - 1.0)
+        v = half * (nodes[None, :] - 1.0)
         log_tau_alpha = np.log(alpha + t_x)[:, None] - v / k[:, None]  # log(alpha + tau)
         tau = np.exp(log_tau_alpha) - alpha
         log_g = (s + 1) * (log_tau_alpha - np.log(beta + tau))
         log_integrand = v + log_g
         peak = np.max(log_integrand, axis=1, keepdims=True)
-        integral = np.log(np.sum(_WEIGHTS[None, :] * np.exp(log_integrand - peak), axis=1)) + (
+        integral = np.log(np.sum(weights[None, :] * np.exp(log_integrand - peak), axis=1)) + (
             peak[:, 0] + np.log(np.where(half[:, 0] > 0, half[:, 0], 1.0))
         )
         log_dropped = (
@@ -97,6 +108,8 @@ class ParetoNBDModel(PurchaseCountModel):
 
     @override
     def _p_alive(self, theta: FloatArray, d: CompressedRFT, t: float) -> FloatArray:
+        from scipy.special import expit  # see _log_parts
+
         _, _, s, beta = theta
         log_alive, log_dropped = self._log_parts(theta, d)
         now = expit(log_alive - log_dropped)

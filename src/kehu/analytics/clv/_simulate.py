@@ -22,7 +22,7 @@ def simulate_transactions(
     first_purchase_weeks: float = 52.0,
     window_weeks: float = 104.0,
     start: dt.date = dt.date(2020, 1, 1),
-    random_state: int | np.random.Generator | None = None,
+    random_state: "int | np.random.Generator | None" = None,
 ) -> pa.Table:
     """Draw a transaction log from the BG/NBD and Gamma-Gamma models.
 
@@ -102,7 +102,7 @@ class _Draws:
     owner: IntArray
     repeat_time: FloatArray
     nu: FloatArray
-    rng: np.random.Generator
+    rng: "np.random.Generator"  # quoted: numpy.random loads on first use, not on import
 
 
 def _draw(
@@ -111,7 +111,7 @@ def _draw(
     gamma_gamma: tuple[float, float, float],
     first_purchase_weeks: float,
     window_weeks: float,
-    rng: np.random.Generator,
+    rng: "np.random.Generator",
 ) -> _Draws:
     r, alpha, a, b = bgnbd
     _, q, v = gamma_gamma
@@ -153,7 +153,7 @@ def simulate_summary(
     v: float = 15.0,
     first_purchase_weeks: float = 52.0,
     window_weeks: float = 104.0,
-    random_state: int | np.random.Generator | None = None,
+    random_state: "int | np.random.Generator | None" = None,
 ) -> pa.Table:
     """Draw the customer summary directly, in continuous time (no rounding to days).
 

@@ -27,9 +27,12 @@ from kehu.analytics._base import _NUMPY_TYPES, arrow_values, numpy_values
 #: Measured at a million customers (benchmarks/clv_end_to_end.md): with 500k-row slices
 #: (4 MB work arrays) two thirds of the summary's time was kernel (system) time, 0.27-0.32
 #: of 0.44 s, spent on fresh memory for the work arrays; with 100k rows it was 0.05-0.17 s,
-#: the summary 0.2-0.4 s instead of 0.3-0.5 s and peak memory ~20 MB lower. The Python
-#: overhead per slice (~40 numpy calls) stays small.
-_ROWS_PER_SLICE = 100_000
+#: the summary 0.2-0.4 s instead of 0.3-0.5 s and peak memory ~20 MB lower. With 25k rows
+#: (200 kB work arrays) the first summary in a process (the benchmark's case) took ~9k minor
+#: page faults instead of ~49k, a mean of 0.05 s of system time instead of 0.18 (five runs
+#: each, load ~10), the same user time and peak memory. The Python overhead per slice (~40 numpy
+#: calls) stays small.
+_ROWS_PER_SLICE = 25_000
 #: Streamed summaries write their customers into blocks of this many (a million customers
 #: fit in one, which is then handed over without a copy). Writing every slice's results into
 #: a few large arrays, instead of keeping each slice's own small ones, keeps the heap free of
