@@ -2,8 +2,9 @@
 
 Chinese (simplified and traditional: every text is normalised to simplified script first, see
 :func:`kehu.text.normalize`) is scored by a trained NB-LR model: logistic regression on
-naive-Bayes-scaled TF-IDF of hashed character 1-3-grams, jieba words and word bigrams (Wang &
-Manning 2012, "Baselines and Bigrams: Simple, Good Sentiment and Topic Classification", ACL).
+naive-Bayes-scaled TF-IDF of hashed character n-grams (1-3 by default, 1-4 in the shipped
+model), jieba words and word bigrams (Wang & Manning 2012, "Baselines and Bigrams: Simple, Good
+Sentiment and Topic Classification", ACL).
 Negation (不好, 没有问题, 不是很满意) is carried by the character and word n-grams that span it.
 Its decision values are turned into probabilities by Platt scaling fitted on cross-validated
 decision values (Platt 1999), so ``predict_proba`` is calibrated, not just ranked.
@@ -690,7 +691,7 @@ def load_default_sentiment_model() -> SentimentClassifier:
     Trained by ``scripts/train-sentiment-model.py`` on all the shared Chinese review sets
     (ChnSentiCorp train and dev, online_shopping_10_cats, waimai_10k), the reviews of hotels,
     books and computers weighing 1 and the other domains 0.1; see ``kehu/text/models/README.md``
-    for sources, licences and accuracy (ChnSentiCorp test 94.4 %). The shipped English model
+    for sources, licences and accuracy (ChnSentiCorp test 94.75 %). The shipped English model
     (``models/sentiment-en``) is attached for texts without Chinese characters
     (:meth:`SentimentClassifier.with_english_model`). Retrain on a business's own
     labelled texts with :meth:`SentimentClassifier.fit` when its domain differs. The object

@@ -30,7 +30,7 @@ from kehu.text.sentiment import (
 )
 
 DATA = Path(__file__).parents[2] / "data" / "text" / "sentiment"
-#: Fits in a few seconds; the shipped model uses 2**20 buckets.
+#: Fits in a few seconds; the shipped model uses 2**22 buckets.
 FAST = {"n_features": 2**18, "C": 10.0}
 
 
@@ -399,7 +399,9 @@ def test_the_shipped_model_is_small() -> None:
     size = sum(p.stat().st_size for p in folder.iterdir())
     english = sum(p.stat().st_size for p in (folder.parent / "sentiment-en").iterdir())
 
-    assert size < 8 * 2**20
+    # Character 1-4-grams in 2**22 float16 buckets: 8.46 MiB (models/README.md), the wheel's
+    # largest file; the budget keeps a bigger table from slipping in unnoticed.
+    assert size < 9 * 2**20
     assert english < 2 * 2**20
 
 
