@@ -152,7 +152,15 @@ def actor() -> Actor:
 
 @pytest.fixture
 def test_settings(database_url: str) -> Settings:
-    """Settings for an app under test."""
+    """Settings for an app under test (on ``session_factory``: one connection).
+
+    Impressions are written in the request: the writer's thread cannot share the test's
+    connection. The collector is left as it is: a test process is no server.
+    """
     return Settings(
-        environment="test", database_url=database_url, secret_key="test-secret-key-0123456789abcdef"
+        environment="test",
+        database_url=database_url,
+        secret_key="test-secret-key-0123456789abcdef",
+        recs_impression_flush_ms=0,
+        server_gc_freeze=False,
     )

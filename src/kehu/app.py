@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import kehu.models  # noqa: F401 - registers every table (merges follow every customer reference)
@@ -32,7 +31,8 @@ def create_app(
         Configuration; :func:`kehu.core.get_settings` when omitted.
     session_factory
         Where sessions come from; by default one bound to ``settings.database_url``. Tests pass
-        a factory bound to a connection whose transaction is rolled back afterwards.
+        a factory bound to a connection whose transaction is rolled back afterwards (with
+        ``recs_impression_flush_ms=0``: the impression writer's thread cannot share it).
     """
     from kehu import api, web  # delivery layers, imported late so `kehu version` stays light
     from kehu.api.concurrency import ConcurrencyLimit
@@ -40,22 +40,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Periodic jobs inside the server (jobs/schedule.py): value -> health -> playbooks
-        # (KEHU_ANALYZE_EVERY_HOURS), health and playbooks on their own periods, voice scoring.
+        # Periodic jobs (jobs/schedule.py): value -> health -> playbooks
+        # (KEHU_ANALYZE_EVERY_HOURS), health and playbooks on their own periods, voice scoring;
+        # in one process of all those serving the store (the others stand by).
         start_jobs(app)
-        # A server on its own engine (not a test's app on a connection it holds a transaction
-        # on, which a writer thread cannot share): impressions are stored behind the request.
-        own_engine = isinstance(app.state.session_factory.kw.get("bind"), Engine)
-        writer = _start_impression_writer(app) if own_engine else None
-        thresholds = gc.get_threshold()
-        if own_engine:
-            # What start-up loaded lives as long as the process: out of the collector's way,
-            # so that the collections under load do not walk it; and collections 14x rarer
-            # than the default 700: under load a full collection (the remembered proposals are
-            # ~10^5 objects) paused every request in flight (issue 4 §3).
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(GC_THRESHOLD, 10, 10)
+        writer = _start_impression_writer(app)
+        thresholds = _tune_gc() if app.state.settings.server_gc_freeze else None
         try:
             yield
         finally:
@@ -63,7 +53,7 @@ def create_app(
             if writer is not None:
                 app.state.impression_writer = None
                 writer.stop()  # stores what is still queued
-            if own_engine:
+            if thresholds is not None:
                 gc.unfreeze()
                 gc.set_threshold(*thresholds)
 
@@ -94,6 +84,21 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def _tune_gc() -> tuple[int, int, int]:
+    """Tune the collector for serving (``KEHU_SERVER_GC_FREEZE``); return the old thresholds.
+
+    What start-up loaded lives as long as the process: frozen out of the collector's way, the
+    collections under load do not walk it; and young collections 14x rarer than the default
+    700: under load a full collection (the remembered proposals are ~10^5 objects) paused
+    every request in flight (issue 4 §3).
+    """
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 10, 10)
+    return thresholds
 
 
 def _start_impression_writer(app: FastAPI) -> ImpressionWriter | None:

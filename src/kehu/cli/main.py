@@ -162,6 +162,10 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # A worker process is spawned: it imports this module (the `kehu` script's) before it
+        # answers the supervisor's pings, which took 11 s on a loaded 2-core machine; past
+        # uvicorn's 5 s default every worker was killed and respawned, none ever served.
+        timeout_worker_healthcheck=60,
         proxy_headers=True,
         log_level="info",
         access_log=access_log,

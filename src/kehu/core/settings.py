@@ -42,6 +42,20 @@ class Settings(BaseSettings):
         description="Requests a `kehu serve` process handles at once (more wait their turn); "
         "its database pool holds this many connections plus a few for background jobs.",
     )
+    server_gc_freeze: bool = Field(
+        default=True,
+        description="A server process moves what start-up loaded out of the garbage "
+        "collector's way (gc.freeze) and collects young objects every 10,000 allocations "
+        "instead of 700 (issue 4 §3: collections under load paused every request); off in tests.",
+    )
+    jobs_leader_retry_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="Of the processes serving one store, one runs the periodic jobs (a "
+        "PostgreSQL advisory lock, a lock file beside the SQLite file); the others try to "
+        "take over this often, and the leader checks it still holds the lock.",
+    )
     # Customer value (``kehu analyze`` and its schedule inside ``kehu serve``).
     analyze_every_hours: float = Field(
         default=24, ge=0, description="Hours between value analyses in `kehu serve`; 0 = off."
@@ -98,8 +112,9 @@ class Settings(BaseSettings):
         default=50,
         ge=0,
         le=10_000,
-        description="`kehu serve` stores the impressions of web/app lists in batches at most "
-        "this many ms after serving (kehu.engagement.impressions); 0: in the request.",
+        description="A server stores the impressions of web/app lists in batches at most "
+        "this many ms after serving (kehu.engagement.impressions); 0: in the request (needed "
+        "when the app's sessions share one connection, as in tests).",
     )
     # Service desk (issue 5): routing confidence and the "solved" window of QA.
     service_triage_threshold: float = Field(

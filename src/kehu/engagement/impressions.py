@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -82,6 +83,13 @@ class ImpressionWriter:
     ) -> None:
         if flush_ms <= 0 or max_rows < 1 or max_pending < max_rows:
             raise ValueError("flush_ms and max_rows must be positive, max_pending >= max_rows")
+        if isinstance(session_factory.kw.get("bind"), Connection):
+            # A connection is not safe to share between threads, and a caller (a test) holds
+            # a transaction on it: refuse here rather than corrupt it from the writer thread.
+            raise ValueError(
+                "ImpressionWriter needs sessions on an engine, not on one connection: "
+                "set KEHU_RECS_IMPRESSION_FLUSH_MS=0 to write impressions in the request"
+            )
         self.session_factory = session_factory
         self.flush_ms = flush_ms
         self.max_rows = max_rows

@@ -1,4 +1,4 @@
-"""Periodic jobs inside ``kehu serve``: one small runner, one daemon thread per job.
+"""Periodic jobs inside the server: one small runner, one daemon thread per job.
 
 :class:`PeriodicJob` runs a callable every ``every_s`` seconds until stopped: it skips a turn
 while the previous one is still going, logs failures and never lets one escape (the server keeps
@@ -18,15 +18,21 @@ settings ask for, :func:`stop_jobs` stops them:
     daily erasure of customers inactive that many years (:func:`kehu.jobs.privacy.retention_turn`).
 
 Each turn opens its own session from ``app.state.session_factory`` and commits each step.
+
+Of the processes serving one store (``kehu serve --workers N``, ``uvicorn ... --workers N``,
+gunicorn, several hosts) exactly one runs the jobs: the :class:`Scheduler` holding the store's
+lock (:mod:`kehu.jobs._leader`); the others stand by and take over when it exits or dies.
 """
 
 import datetime as dt
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from kehu.core import Actor, Settings
+from kehu.jobs._leader import LeaderLock
 
 log = logging.getLogger(__name__)
 
@@ -215,26 +221,132 @@ def planned_jobs(app: Any) -> list[PeriodicJob]:
     return [PeriodicJob(name, every_s, run) for name, every_s, run in wanted if every_s > 0]
 
 
+class Scheduler:
+    """Run the planned jobs in the one process holding the store's lock; stand by elsewhere.
+
+    Every process serving a store starts one (from the app's lifespan); the holder of
+    :func:`kehu.jobs._leader.leader_lock` starts the jobs. Every ``retry_s`` seconds a
+    standing-by process tries the lock again, so it takes over within ``retry_s`` of the
+    leader's exit (or death: the lock goes with the process), and the leader checks that it
+    still holds the lock (a PostgreSQL connection can break) and stops its jobs if not.
+    A process taking over starts the jobs afresh: each first turn comes after one period.
+
+    Parameters
+    ----------
+    plan
+        Returns the jobs to run, not started (a fresh set each time this process leads).
+    lock
+        The store's lock.
+    retry_s
+        Seconds between tries of the lock (``KEHU_JOBS_LEADER_RETRY_SECONDS``).
+    """
+
+    def __init__(
+        self, plan: Callable[[], list[PeriodicJob]], lock: LeaderLock, retry_s: float
+    ) -> None:
+        if retry_s <= 0:
+            raise ValueError(f"retry_s must be positive, not {retry_s}")
+        self.plan = plan
+        self.lock = lock
+        self.retry_s = retry_s
+        #: The running jobs by name; empty while standing by.
+        self.jobs: dict[str, PeriodicJob] = {}
+        self._leading = False
+        self._guard = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="kehu-jobs-leader", daemon=True)
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this process runs the jobs."""
+        return self._leading
+
+    def start(self) -> None:
+        """Lead now if the lock is free, and keep watching it in a daemon thread."""
+        with self._guard:
+            self._try_to_lead()
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the jobs (when leading), give the lock back and stop watching."""
+        self._stop.set()
+        with self._guard:
+            self._stand_by()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.retry_s):
+            with self._guard:
+                if self._stop.is_set():
+                    return
+                if not self._leading:
+                    self._try_to_lead()
+                elif not self.lock.is_held():
+                    log.warning("lost the jobs lock: pid %s stops its jobs", os.getpid())
+                    self._stand_by()
+
+    def _try_to_lead(self) -> None:
+        try:
+            acquired = self.lock.try_acquire()
+        except Exception:  # the database down: try again next time
+            log.exception("could not try the jobs lock")
+            return
+        if not acquired:
+            return
+        self._leading = True
+        for job in self.plan():
+            job.start()
+            self.jobs[job.name] = job
+            log.info("%s scheduled every %s s", job.name, job.every_s)
+        log.info("pid %s runs the periodic jobs: %s", os.getpid(), ", ".join(self.jobs))
+
+    def _stand_by(self) -> None:
+        for job in self.jobs.values():
+            job.stop()
+        self.jobs.clear()
+        if self._leading:
+            self._leading = False
+            self.lock.release()
+
+
 def start_jobs(app: Any) -> dict[str, PeriodicJob]:
-    """Start the periodic jobs for ``app`` (from its lifespan); kept in ``app.state.jobs``."""
-    jobs = {job.name: job for job in planned_jobs(app)}
-    for job in jobs.values():
-        job.start()
-        log.info("%s scheduled every %s s", job.name, job.every_s)
-    setattr(app.state, _STATE_KEY, jobs)
-    return jobs
+    """Start the periodic jobs for ``app`` (from its lifespan) if this process leads.
+
+    Of all processes serving the store (workers of one server, servers on several hosts) one
+    runs the jobs (:class:`Scheduler`); none is started when the settings ask for none. The
+    scheduler is ``app.state.scheduler`` and its running jobs ``app.state.jobs`` (empty in a
+    process standing by); returns what runs now.
+    """
+    from kehu.jobs._leader import leader_lock
+
+    settings: Settings = app.state.settings
+    stop_jobs(app)  # a second lifespan of one app replaces the first's jobs
+    if not planned_jobs(app):
+        return {}
+    scheduler = Scheduler(
+        lambda: planned_jobs(app),
+        leader_lock(settings.database_url),
+        settings.jobs_leader_retry_seconds,
+    )
+    scheduler.start()
+    app.state.scheduler = scheduler
+    setattr(app.state, _STATE_KEY, scheduler.jobs)  # the live dict: a takeover shows
+    return dict(scheduler.jobs)
 
 
 def stop_jobs(app: Any) -> None:
     """Stop the jobs started by :func:`start_jobs` (safe to call when none runs)."""
-    jobs: dict[str, PeriodicJob] = getattr(app.state, _STATE_KEY, None) or {}
-    for job in jobs.values():
-        job.stop()
+    scheduler: Scheduler | None = getattr(app.state, "scheduler", None)
+    if scheduler is not None:
+        scheduler.stop()
+    app.state.scheduler = None
     setattr(app.state, _STATE_KEY, {})
 
 
 __all__ = [
     "PeriodicJob",
+    "Scheduler",
     "analysis_turn",
     "health_turn",
     "planned_jobs",

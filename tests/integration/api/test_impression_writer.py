@@ -5,6 +5,7 @@ tests use a fresh SQLite file and a PostgreSQL schema of their own, not the roll
 transaction.
 """
 
+import gc
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import sessionmaker
 
-from kehu.app import create_app
+from kehu.app import GC_THRESHOLD, create_app
 from kehu.commerce import LineInput, Product
 from kehu.core import Actor, Settings, utcnow
 from kehu.customers import Customer, record_consent
@@ -360,3 +362,35 @@ def test_served_lists_keep_their_restraint_when_written_behind(store, tmp_path):
     stopped = {w["item_id"] for w in body["withheld"] if w["reason"] == "ignored"}
     assert len(stopped) == 3
     assert body["n_recorded"] == body["count"]
+
+
+def test_a_writer_on_one_connection_is_refused(engine):
+    """A test's app shares one connection: writing impressions behind it must be switched off."""
+    with engine.connect() as connection:
+        factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+
+        with pytest.raises(ValueError, match="KEHU_RECS_IMPRESSION_FLUSH_MS=0"):
+            ImpressionWriter(factory, flush_ms=50)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_the_server_tunes_the_collector_when_the_setting_asks(sqlite_url, freeze):
+    before = gc.get_threshold()
+    app = create_app(
+        Settings(
+            environment="test",
+            database_url=sqlite_url,
+            analyze_every_hours=0,
+            voice_score_every_minutes=0,
+            recs_impression_flush_ms=0,
+            server_gc_freeze=freeze,
+        )
+    )
+
+    with TestClient(app):
+        serving = gc.get_threshold(), gc.get_freeze_count()
+
+    assert serving[0] == ((GC_THRESHOLD, 10, 10) if freeze else before)
+    assert (serving[1] > 0) is freeze
+    assert gc.get_threshold() == before  # given back at shutdown
+    assert gc.get_freeze_count() == 0

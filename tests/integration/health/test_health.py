@@ -5,116 +5,28 @@ The store holds every row of 60 real Online Retail II customers (tests/data/heal
 
 import datetime as dt
 import json
-from pathlib import Path
 
-import pyarrow as pa
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from kehu import health
-from kehu.analytics.health import normalise_lines, p_alive_for
 from kehu.audit import AuditEntry
 from kehu.cli.main import app as cli
-from kehu.commerce import Order
 from kehu.core import InvalidInputError
 from kehu.customers import ContactRole, CustomerKind, add_contact, get_customer, update_customer
 from kehu.engagement import log_interaction
 from kehu.health import CustomerHealth, HealthRun, HealthRunStatus
-from kehu.ingest import run_import
-from kehu.jobs.health import load_health_lines, run_health_analysis
+from kehu.jobs.health import run_health_analysis
 from kehu.relations import Task
 from kehu.users import Role
 from kehu.value import (
     CustomerValue,
-    ValueRunStatus,
     ValueTier,
-    assign_vip_owners,
-    finish_value_run,
-    money,
-    replace_customer_values,
-    start_value_run,
 )
 from tests.factories import ACTOR, make_customer, make_user
+from tests.factories.health import AS_OF, SLICE, stock_health_slice
 from tests.integration.web.conftest import csrf_of, sign_in
-
-SLICE = (
-    Path(__file__).resolve().parents[2] / "data" / "health" / "online_retail_ii_health_slice.csv"
-)
-AS_OF = dt.date(2010, 12, 9)
-
-
-def _value_scores(session) -> None:
-    """Store value scores as the value analysis would: CLV, P(alive), tiers, VIP owners.
-
-    The value job itself is not run here: on PostgreSQL it cannot store a BG/NBD fit whose
-    dropout the data do not identify (``a = Infinity`` is not valid JSON there), which is
-    the case for this Online Retail II slice. The scores come from the same real orders: CLV
-    is the customer's net spend, P(alive) the BG/NBD's, tiers the top 20 % by CLV.
-    """
-    customers = session.execute(
-        select(Order.customer_id, func.sum(Order.total), func.count(), func.max(Order.ordered_at))
-        .where(Order.customer_id.is_not(None))
-        .group_by(Order.customer_id)
-        .order_by(func.sum(Order.total).desc(), Order.customer_id)
-    ).all()
-    lines = normalise_lines(
-        load_health_lines(session, until=dt.datetime(2011, 1, 1, tzinfo=dt.UTC))
-    )
-    ids = pa.array([str(c) for c, *_ in customers])
-    p_alive = p_alive_for(lines, AS_OF, ids)
-    n = len(customers)
-    run = start_value_run(
-        session,
-        actor=ACTOR,
-        horizon_weeks=52,
-        discount_rate_annual=0.1,
-        vip_share=0.2,
-        currency="GBP",
-    )
-    columns = {
-        "customer_id": [c for c, *_ in customers],
-        "frequency": [k - 1 for _, _, k, _ in customers],
-        "recency": [1.0] * n,
-        "t": [2.0] * n,
-        "monetary_value": [money(float(total) / k) for _, total, k, _ in customers],
-        "p_alive": p_alive.tolist(),
-        "expected_purchases": [1.0] * n,
-        "expected_spend": [money(float(total) / k) for _, total, k, _ in customers],
-        "clv": [money(float(total)) for _, total, _, _ in customers],
-        "value_rank": list(range(1, n + 1)),
-        "value_percentile": [100.0 * (n - i) / n for i in range(n)],
-        "tier": [ValueTier.VIP if i < n // 5 else ValueTier.LOW for i in range(n)],
-        "rfm_r": [3] * n,
-        "rfm_f": [3] * n,
-        "rfm_m": [3] * n,
-        "rfm_segment": ["need_attention"] * n,
-        "total_spend": [money(float(total)) for _, total, _, _ in customers],
-        "last_purchase_on": [last.date() for *_, last in customers],
-    }
-    replace_customer_values(session, run, columns, actor=ACTOR)
-    assign_vip_owners(session, actor=ACTOR)
-    finish_value_run(
-        session,
-        run,
-        actor=ACTOR,
-        status=ValueRunStatus.SUCCEEDED,
-        n_scored=n,
-        observation_end=AS_OF,
-    )
-
-
-def _stock(session, *, owners: bool = True) -> None:
-    """Import the slice, make owners, store value scores (VIPs get owners)."""
-    if owners:
-        make_user(session, Role.OWNER, email="owner1@example.com")
-        make_user(session, Role.OWNER, email="owner2@example.com")
-    run = run_import(
-        session, kind="orders", data=SLICE.read_bytes(), filename="slice.csv", actor=ACTOR
-    )
-    assert run.n_errors == 0
-    _value_scores(session)
-    session.commit()
 
 
 def _account_with_service_and_procurement(session) -> int:
@@ -142,7 +54,7 @@ def _account_with_service_and_procurement(session) -> int:
 
 
 def test_every_buyer_gets_a_stage_risk_and_evidence_and_vip_owners_get_tasks(session):
-    _stock(session)
+    stock_health_slice(session)
     account = _account_with_service_and_procurement(session)
 
     run = run_health_analysis(session, actor=ACTOR)
@@ -215,7 +127,7 @@ def test_an_empty_store_gives_a_failed_run_with_the_reason(session):
 
 
 def test_api_reads_lists_filters_and_runs(client, session, staff):
-    _stock(session)
+    stock_health_slice(session)
     never = make_customer(session)
     session.commit()
     agent, manager = staff["agent"].headers, staff["manager"].headers
@@ -281,7 +193,7 @@ def web_client(test_settings, session_factory):
 
 
 def test_console_shows_stages_evidence_cohorts_and_the_value(web_client, session):
-    _stock(session)
+    stock_health_slice(session)
     make_user(session, Role.MANAGER, email="manager@example.com", name="Manager")
     make_user(session, Role.AGENT, email="agent@example.com", name="Agent")
     session.commit()

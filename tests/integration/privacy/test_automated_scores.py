@@ -19,7 +19,7 @@ from kehu.privacy import set_automated_decisions_opt_out
 from kehu.relations import Task
 from kehu.value import CustomerValue, ValueRunStatus
 from tests.factories import ACTOR
-from tests.integration.health.test_health import AS_OF, _stock
+from tests.factories.health import AS_OF, stock_health_slice
 from tests.integration.value.conftest import LAST_DAY, load_history
 
 NOW = dt.datetime(2022, 1, 3, 9, 0, tzinfo=dt.UTC)
@@ -78,7 +78,7 @@ def test_opting_out_removes_scores_and_puts_tickets_on_the_default_policy(sessio
 
 
 def test_the_health_run_stages_nobody_who_opted_out(session):
-    _stock(session)
+    stock_health_slice(session)
     out = list(
         session.scalars(select(CustomerValue.customer_id).order_by(CustomerValue.customer_id))
     )

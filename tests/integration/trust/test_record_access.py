@@ -618,6 +618,8 @@ def world(engine: Engine, database_url: str) -> Iterator[World]:
                 environment="test",
                 database_url=database_url,
                 secret_key="test-secret-key-0123456789abcdef",
+                recs_impression_flush_ms=0,  # the app's sessions share one connection
+                server_gc_freeze=False,
             )
             app = create_app(settings, factory)
             with TestClient(app, raise_server_exceptions=False) as api:
