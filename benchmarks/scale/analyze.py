@@ -11,7 +11,11 @@ not depend on the engine), then the other batch features (health windows and his
 cohorts, item counts, co-occurrences, ticket categories) run to completion on the engine.
 Prints one JSON line per run and a Markdown table at the end. *features* counts the
 customers' baskets (computed once, cached on the engine, for item counts and co-occurrences)
-and *health* what the health step asks the engine for (`--skip health` leaves it out).
+and *health* what the health step asks the engine for (`--skip health` leaves it out);
+*recommender* the purchases the engine folds for the recommender (`recs_engine`) and the fit
+on the driver (`recs_fit`), and *relations* the order facts of the relationship playbooks
+(`--skip recommender relations` leaves them out). `steps.py` times those two steps from
+the store as well.
 
 Spark at 10M on one machine, one command (minutes of both cores and ~10 GB; see README):
 
@@ -78,6 +82,34 @@ def _health_inputs(engine: Any, tables: Any) -> int:
     return now.num_rows
 
 
+def _recommender(engine: Any, tables: Any) -> tuple[int, float, float]:
+    """The recommender's purchases from the engine, then the fit: rows, engine s, fit s."""
+    from kehu.analytics.recommend import Recommender
+    from kehu.batch import EnginePurchases
+
+    mark = time.perf_counter()
+    purchases = EnginePurchases(engine, tables).order_lines()
+    engine_s = time.perf_counter() - mark
+    mark = time.perf_counter()
+    Recommender().fit(purchases.drop_columns(["n_lines"]))
+    return purchases.num_rows, engine_s, time.perf_counter() - mark
+
+
+def _relations(engine: Any, tables: Any) -> int:
+    """The relationship playbooks' order facts: per-customer sales, and service purchases."""
+    from kehu.batch import EngineOrderFacts
+
+    facts = EngineOrderFacts(engine, tables)
+    n = len(facts.customer_orders(AS_OF))
+    facts.service_purchases(
+        after=AS_OF - dt.timedelta(days=400),
+        as_of=AS_OF,
+        product_ids=[7, 42],
+        categories=["category-3"],
+    )
+    return n
+
+
 def run_one(input_dir: str, engine_name: str, skip: list[str]) -> dict[str, Any]:
     """Time one engine on one input (in this process)."""
     import numpy as np
@@ -125,6 +157,14 @@ def run_one(input_dir: str, engine_name: str, skip: list[str]) -> dict[str, Any]
         mark = time.perf_counter()
         rows["health_signals"] = _health_inputs(engine, tables)
         times["health_s"] = time.perf_counter() - mark
+    if "recommender" not in skip:
+        rows["recs_purchases"], times["recs_engine_s"], times["recs_fit_s"] = _recommender(
+            engine, tables
+        )
+    if "relations" not in skip:
+        mark = time.perf_counter()
+        rows["relations_customers"] = _relations(engine, tables)
+        times["relations_s"] = time.perf_counter() - mark
     times["total_s"] = time.perf_counter() - started
     jvm = _jvm_peak_mib(spark) if spark is not None else 0.0
     engine.close()
@@ -170,16 +210,18 @@ def main() -> None:
             results.append(result)
     print(
         "\n| customers | orders | engine | summary s | fit+score s | features s | health s "
-        "| total s | driver MiB | JVM MiB |"
+        "| recs engine s | recs fit s | relations s | total s | driver MiB | JVM MiB |"
     )
-    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         s = r["seconds"]
         features = sum(v for k, v in s.items() if k.removesuffix("_s") in FEATURES)
         print(
             f"| {r['n_customers_scored']:,} | {r['n_orders']:,} | {r['engine']} "
             f"| {s['summary_s']:.1f} | {s['fit_s'] + s['score_s']:.1f} | {features:.1f} "
-            f"| {s.get('health_s', 0.0):.1f} | {s['total_s']:.1f} "
+            f"| {s.get('health_s', 0.0):.1f} | {s.get('recs_engine_s', 0.0):.1f} "
+            f"| {s.get('recs_fit_s', 0.0):.1f} | {s.get('relations_s', 0.0):.1f} "
+            f"| {s['total_s']:.1f} "
             f"| {r['driver_peak_mib']:,} | {r['jvm_peak_mib']:,} |"
         )
 

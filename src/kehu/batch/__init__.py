@@ -6,8 +6,9 @@
   feature that either engine runs (:data:`FEATURES`).
 - :func:`compute_orders` computes, on the engine, what the value analysis needs from the
   orders, so ``kehu analyze --engine spark --input DIR`` fits and scores as usual, and
-  :class:`EngineHealth` the health analysis's line aggregates (:func:`open_input` opens
-  both over one input).
+  :class:`EngineHealth` the health analysis's line aggregates, :class:`EnginePurchases` the
+  recommender's training data and :class:`EngineOrderFacts` the relationship playbooks'
+  order facts (:func:`open_input` opens them all over one input).
 """
 
 from kehu.batch._analyze import EngineInput, compute_orders, engine_orders, open_input
@@ -19,15 +20,20 @@ from kehu.batch._features import (
     category_counts_expr,
     cohort_counts_expr,
     cooccurrence_expr,
+    customer_orders_expr,
     feature_expressions,
     health_history_expr,
     health_windows_expr,
     item_counts_expr,
     purchase_tuples_expr,
+    purchases_expr,
+    service_purchases_expr,
     transactions_expr,
     value_summary_expr,
 )
 from kehu.batch._health import EngineHealth
+from kehu.batch._recommend import EnginePurchases
+from kehu.batch._relations import EngineOrderFacts
 
 __all__ = [
     "ENGINES",
@@ -37,6 +43,8 @@ __all__ = [
     "BatchEngine",
     "EngineHealth",
     "EngineInput",
+    "EngineOrderFacts",
+    "EnginePurchases",
     "ExportReport",
     "TableExport",
     "baskets_expr",
@@ -45,6 +53,7 @@ __all__ = [
     "compute_orders",
     "connect",
     "cooccurrence_expr",
+    "customer_orders_expr",
     "engine_orders",
     "export_parquet",
     "feature_expressions",
@@ -53,7 +62,9 @@ __all__ = [
     "item_counts_expr",
     "open_input",
     "purchase_tuples_expr",
+    "purchases_expr",
     "read_tables",
+    "service_purchases_expr",
     "spark_session",
     "transactions_expr",
     "value_summary_expr",

@@ -19,6 +19,8 @@ import pyarrow as pa
 from kehu.batch._engines import BatchEngine, connect, read_tables
 from kehu.batch._features import currencies_expr, order_facts_expr, value_summary_expr
 from kehu.batch._health import EngineHealth
+from kehu.batch._recommend import EnginePurchases
+from kehu.batch._relations import EngineOrderFacts
 from kehu.core import InvalidInputError
 from kehu.jobs.value import ComputedOrders
 
@@ -81,6 +83,14 @@ class EngineInput:
     def health(self) -> EngineHealth:
         """Return the health analysis's line aggregates (:class:`kehu.batch.EngineHealth`)."""
         return EngineHealth(self.engine, self.tables)
+
+    def purchases(self) -> EnginePurchases:
+        """Return the recommender's training data (:class:`kehu.batch.EnginePurchases`)."""
+        return EnginePurchases(self.engine, self.tables)
+
+    def order_facts(self) -> EngineOrderFacts:
+        """Return the playbooks' order facts (:class:`kehu.batch.EngineOrderFacts`)."""
+        return EngineOrderFacts(self.engine, self.tables)
 
 
 @contextmanager

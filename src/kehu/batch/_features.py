@@ -11,7 +11,7 @@ item pair, per category and month).
 """
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import ibis
@@ -187,6 +187,90 @@ def item_counts_expr(
     if baskets is None:
         baskets = baskets_expr(tables, as_of=as_of)
     return baskets.group_by("item_id").aggregate(n_customers=baskets.count())
+
+
+def purchases_expr(tables: Tables, *, until: dt.datetime | None = None) -> ir.Table:
+    """Return what the recommender learns from: one row per (order, item) of the sale lines.
+
+    Known customers' sale orders (before ``until``, UTC) and their lines with a positive
+    quantity, as :func:`kehu.jobs.recommend.load_order_lines` reads them from the store:
+    ``customer_id``, ``order_id`` (the order's id), ``item_id`` (the product's SKU),
+    ``timestamp`` (the order's time) and ``n_lines``, the lines folded into the row. The
+    recommender keeps one row per (order, item) anyway (repeated lines of an item in an
+    order are one purchase), so the fold changes nothing it learns.
+    """
+    orders = known_orders(tables)
+    sales = orders.filter(orders.kind == "sale")
+    if until is not None:
+        sales = sales.filter(sales.ordered_at < ibis.literal(until))
+    sales = sales.select(
+        sale_id=sales.id, customer_id=sales.customer_id, timestamp=sales.ordered_at
+    )
+    lines = _require(tables, "order_lines")
+    lines = lines.filter(lines.quantity > 0).select("order_id", "product_id")
+    products = _require(tables, "products")
+    products = products.select(sku_id=products.id, item_id=products.sku)
+    joined = lines.join(sales, lines.order_id == sales.sale_id).join(
+        products, lines.product_id == products.sku_id
+    )
+    return joined.group_by(["customer_id", "order_id", "item_id", "timestamp"]).aggregate(
+        n_lines=joined.count()
+    )
+
+
+def _sale_orders(tables: Tables) -> ir.Table:
+    """Sale orders with a customer (any customer: the snapshots pick the active ones)."""
+    orders = _require(tables, "orders")
+    orders = orders.filter((orders.kind == "sale") & orders.customer_id.notnull())
+    return orders if "day" in orders.columns else orders.mutate(day=orders.ordered_at.date())
+
+
+def customer_orders_expr(tables: Tables, *, as_of: dt.date) -> ir.Table:
+    """Per customer, sale orders up to ``as_of``: count, first and last day, spend.
+
+    What the relationship playbooks' snapshots read (any customer with a sale: the snapshots
+    pick the active ones). ``spend`` sums the totals as floats, as the Parquet holds them.
+    """
+    orders = _sale_orders(tables)
+    orders = orders.filter(orders.day <= ibis.date(as_of))
+    per = orders.group_by("customer_id").aggregate(
+        n_orders=orders.count(),
+        first_day=orders.day.min(),
+        last_day=orders.day.max(),
+        spend=orders.total.cast("float64").sum(),
+    )
+    return per.mutate(spend=per.spend.fill_null(0.0))
+
+
+def service_purchases_expr(
+    tables: Tables,
+    *,
+    after: dt.date,
+    as_of: dt.date,
+    product_ids: Collection[int],
+    categories: Collection[str],
+) -> ir.Table:
+    """Distinct (customer, product, category, day) of sale lines after ``after`` to ``as_of``.
+
+    Only lines of ``product_ids`` or of products in ``categories`` (what the free-service
+    reminders look for).
+    """
+    orders = _sale_orders(tables)
+    orders = orders.filter((orders.day > ibis.date(after)) & (orders.day <= ibis.date(as_of)))
+    orders = orders.select(sale_id=orders.id, customer_id=orders.customer_id, day=orders.day)
+    lines = _require(tables, "order_lines").select("order_id", "product_id")
+    products = _require(tables, "products")
+    products = products.select(known_product=products.id, category=products.category.fill_null(""))
+    joined = lines.join(orders, lines.order_id == orders.sale_id).join(
+        products, lines.product_id == products.known_product
+    )
+    wanted = ibis.literal(False)
+    if product_ids:
+        wanted = wanted | joined.product_id.isin(sorted(product_ids))
+    if categories:
+        wanted = wanted | joined.category.isin(sorted(categories))
+    joined = joined.filter(wanted)
+    return joined.select("customer_id", "product_id", "category", "day").distinct()
 
 
 def category_counts_expr(tables: Tables, *, as_of: dt.date) -> ir.Table:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from kehu.core import Settings
+    from kehu.jobs.recommend import OrderLineSource
     from kehu.value import TierSize, ValueRun
 
 
@@ -91,9 +92,15 @@ def analyze_command(
                 )
                 if run.message:
                     console.print(f"[yellow]Note:[/yellow] {run.message}")
-            _train_recommender(session, settings)
+            _train_recommender(
+                session, settings, source=None if opened is None else opened.purchases()
+            )
             health_step(session, day, source=None if opened is None else opened.health())
-            relations_step(session, day or run.observation_end)
+            relations_step(
+                session,
+                day or run.observation_end,
+                source=None if opened is None else opened.order_facts(),
+            )
     except KehuError as exc:
         err_console.print(f"[red]Error:[/red] {exc.message}")
         raise typer.Exit(1) from exc
@@ -143,12 +150,17 @@ def _print_tiers(tiers: "list[TierSize]", currency: str) -> None:
     console.print(table)
 
 
-def _train_recommender(session: "Session", settings: "Settings") -> None:
-    """Train the recommender after the value analysis (issue 4) and say how it went."""
+def _train_recommender(
+    session: "Session", settings: "Settings", *, source: "OrderLineSource | None" = None
+) -> None:
+    """Train the recommender after the value analysis (issue 4) and say how it went.
+
+    ``source`` gives the order lines (a batch engine's with ``--engine``); default the store.
+    """
     from kehu.jobs.recommend import train_recommender
 
     with console.status("Training the recommender..."):
-        report = train_recommender(session, settings=settings)
+        report = train_recommender(session, settings=settings, source=source)
     if report.trained:
         console.print(
             f"Recommender trained on {report.n_lines:,} order lines ({report.n_customers:,} "

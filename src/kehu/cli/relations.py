@@ -15,7 +15,7 @@ from kehu.core import Actor, KehuError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from kehu.jobs.relations import RelationsReport
+    from kehu.jobs.relations import OrderFactsSource, RelationsReport
     from kehu.playbooks.rules import PlannedAction
 
 rules_app = typer.Typer(help="Playbook rules: conditions as data, a dry run.", no_args_is_help=True)
@@ -215,10 +215,18 @@ def import_referrals_command(
         raise typer.Exit(1)
 
 
-def relations_step(session: "Session", as_of: dt.date | None = None) -> None:
-    """Run the ``kehu analyze`` step: cadence, reminders, surprises and rules after scoring."""
+def relations_step(
+    session: "Session",
+    as_of: dt.date | None = None,
+    *,
+    source: "OrderFactsSource | None" = None,
+) -> None:
+    """Run the ``kehu analyze`` step: cadence, reminders, surprises and rules after scoring.
+
+    ``source`` gives the order facts (a batch engine's with ``--engine``); default the store.
+    """
     from kehu.jobs.relations import run_relations
 
     with console.status("Running the relationship playbooks..."):
-        report = run_relations(session, actor=_actor(), as_of=as_of)
+        report = run_relations(session, actor=_actor(), as_of=as_of, source=source)
     print_relations_report(report)

@@ -28,7 +28,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -75,14 +75,13 @@ def load_order_lines(session: Session, *, until: dt.datetime | None = None) -> p
     Returns
     -------
     pyarrow.Table
-        ``customer_id`` (int64), ``order_id`` (the order's external id), ``item_id`` (the
-        product's SKU), ``timestamp`` (UTC) and ``quantity`` (int64), the columns
+        ``customer_id`` (int64), ``order_id`` (the order's id, int64, as a batch engine's
+        Parquet has it: :func:`kehu.batch.purchases_expr`), ``item_id`` (the product's SKU),
+        ``timestamp`` (UTC) and ``quantity`` (int64), the columns
         :class:`kehu.analytics.recommend.Recommender` takes.
     """
     query = (
-        select(
-            Order.customer_id, Order.external_id, Product.sku, Order.ordered_at, OrderLine.quantity
-        )
+        select(Order.customer_id, Order.id, Product.sku, Order.ordered_at, OrderLine.quantity)
         .join(OrderLine, OrderLine.order_id == Order.id)
         .join(Product, Product.id == OrderLine.product_id)
         .join(Customer, Customer.id == Order.customer_id)
@@ -100,7 +99,7 @@ def load_order_lines(session: Session, *, until: dt.datetime | None = None) -> p
     return pa.table(
         {
             "customer_id": pa.array(columns[0], pa.int64()),
-            "order_id": pa.array(columns[1], pa.string()),
+            "order_id": pa.array(columns[1], pa.int64()),
             "item_id": pa.array(columns[2], pa.string()),
             "timestamp": pc.cast(
                 pa.array(columns[3], pa.timestamp("us", tz="UTC")),
@@ -144,16 +143,46 @@ def _replace_folder(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def train_recommender(
-    session: Session, *, settings: Settings, until: dt.datetime | None = None, **params: Any
-) -> TrainingReport:
-    """Fit the recommender on the store's sale lines and save it for serving.
+class OrderLineSource(Protocol):
+    """Where training gets its order lines: the store, or a batch engine over Parquet.
 
+    :class:`kehu.batch.EnginePurchases` has the engine join and fold the lines
+    (``kehu analyze --engine E --input DIR``), so only the purchases reach this process.
+    """
+
+    def order_lines(self, *, until: dt.datetime | None = None) -> pa.Table:
+        """Return :func:`load_order_lines`'s columns (``quantity`` may be left out).
+
+        A row may stand for several lines of one item in one order: the optional ``n_lines``
+        column counts them (the report's line count).
+        """
+
+
+def train_recommender(
+    session: Session,
+    *,
+    settings: Settings,
+    until: dt.datetime | None = None,
+    source: OrderLineSource | None = None,
+    **params: Any,
+) -> TrainingReport:
+    """Fit the recommender on the sale lines and save it for serving.
+
+    The lines come from the store, or from ``source`` (a batch engine's,
+    ``kehu analyze --engine``); the same lines give the same model either way.
     Data that cannot train a model (no sale lines) give a report with ``trained=False`` and
     the reason, not an exception; serving then keeps the previous model (or the popular items).
     """
     started = time.perf_counter()
-    lines = load_order_lines(session, until=until)
+    if source is None:
+        lines = load_order_lines(session, until=until)
+        n_lines = lines.num_rows
+    else:
+        lines = source.order_lines(until=until)
+        n_lines = lines.num_rows
+        if "n_lines" in lines.column_names:
+            n_lines = int(pc.sum(lines.column("n_lines")).as_py() or 0)
+            lines = lines.drop_columns(["n_lines"])
     if lines.num_rows == 0:
         return TrainingReport(
             trained=False,
@@ -168,7 +197,7 @@ def train_recommender(
         save_model(
             model,
             staging,
-            metrics={"n_lines": float(lines.num_rows), "trained_at": time.time()},
+            metrics={"n_lines": float(n_lines), "trained_at": time.time()},
         )
         _replace_folder(staging, target)
     except (KehuError, OSError, ValueError, TypeError) as exc:
@@ -177,13 +206,13 @@ def train_recommender(
         return TrainingReport(
             trained=False,
             message=f"The recommender could not be trained: {message}",
-            n_lines=lines.num_rows,
+            n_lines=n_lines,
         )
     return TrainingReport(
         trained=True,
         message="",
         path=target,
-        n_lines=lines.num_rows,
+        n_lines=n_lines,
         n_customers=len(model.customer_ids_),
         n_items=len(model.item_ids_),
         seconds=time.perf_counter() - started,
@@ -650,6 +679,7 @@ def channels_overview(
 __all__ = [
     "MAX_K",
     "ChannelsOverview",
+    "OrderLineSource",
     "Served",
     "ServedItem",
     "TrainingReport",

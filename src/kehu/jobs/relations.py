@@ -21,11 +21,11 @@ when the data are historical. Tasks fall due from the real clock.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -86,12 +86,79 @@ def _grouped(session: Session, query: Any) -> dict[int, Any]:
     return {row[0]: row[1:] for row in session.execute(query) if row[0] is not None}
 
 
-def build_snapshots(session: Session, *, as_of: date) -> list[dict[str, Any]]:
+class OrderFactsSource(Protocol):
+    """Where the playbooks get their order facts: the store, or a batch engine over Parquet.
+
+    :class:`StoreOrderFacts` asks the store; :class:`kehu.batch.EngineOrderFacts` has an
+    engine compute the same over Parquet (``kehu analyze --engine E --input DIR``).
+    """
+
+    def customer_orders(self, as_of: date) -> dict[int, tuple[int, date, date, float]]:
+        """Per customer with a sale up to ``as_of``: sales, first and last day, spend (cents)."""
+
+    def service_purchases(
+        self, *, after: date, as_of: date, product_ids: Collection[int], categories: Collection[str]
+    ) -> list[tuple[int, int, str, date]]:
+        """Return (customer, product, category, day) of sale lines after ``after`` to ``as_of``."""
+
+
+class StoreOrderFacts:
+    """The playbooks' order facts from the store's orders."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def customer_orders(self, as_of: date) -> dict[int, tuple[int, date, date, float]]:
+        """See :class:`OrderFactsSource`."""
+        rows = _grouped(
+            self.session,
+            select(
+                Order.customer_id,
+                func.count(),
+                func.min(Order.ordered_at),
+                func.max(Order.ordered_at),
+                func.coalesce(func.sum(Order.total), 0),
+            )
+            .where(Order.kind == OrderKind.SALE, Order.ordered_at <= _day_end(as_of))
+            .group_by(Order.customer_id),
+        )
+        return {
+            customer_id: (int(n), first.date(), last.date(), float(round(Decimal(spend), 2)))
+            for customer_id, (n, first, last, spend) in rows.items()
+        }
+
+    def service_purchases(
+        self, *, after: date, as_of: date, product_ids: Collection[int], categories: Collection[str]
+    ) -> list[tuple[int, int, str, date]]:
+        """See :class:`OrderFactsSource`."""
+        query = (
+            select(Order.customer_id, OrderLine.product_id, Product.category, Order.ordered_at)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(
+                Order.kind == OrderKind.SALE,
+                Order.customer_id.is_not(None),
+                Order.ordered_at > _day_end(after),
+                Order.ordered_at <= _day_end(as_of),
+                OrderLine.product_id.in_(product_ids) | Product.category.in_(categories),
+            )
+        )
+        return [
+            (customer_id, product_id, category or "", at.date())
+            for customer_id, product_id, category, at in self.session.execute(query)
+            if customer_id is not None
+        ]
+
+
+def build_snapshots(
+    session: Session, *, as_of: date, source: OrderFactsSource | None = None
+) -> list[dict[str, Any]]:
     """Return the snapshot of every active customer as of the end of ``as_of``.
 
     Keys are :data:`kehu.playbooks.rules.FIELDS` plus ``customer_id``, ``name``, ``owner_id``,
     ``birthday``, ``first_order_on``, ``last_touch_on`` and ``last_fix_on`` (dates the
-    cadence and surprise engines need). Unknown facts are ``None``.
+    cadence and surprise engines need). Unknown facts are ``None``. The order facts come
+    from ``source`` (default: the store); everything else from the store.
     """
     end = _day_end(as_of)
     customers = session.execute(
@@ -114,18 +181,7 @@ def build_snapshots(session: Session, *, as_of: date) -> list[dict[str, Any]]:
             CustomerValue.rfm_segment,
         ),
     )
-    orders = _grouped(
-        session,
-        select(
-            Order.customer_id,
-            func.count(),
-            func.min(Order.ordered_at),
-            func.max(Order.ordered_at),
-            func.coalesce(func.sum(Order.total), 0),
-        )
-        .where(Order.kind == OrderKind.SALE, Order.ordered_at <= end)
-        .group_by(Order.customer_id),
-    )
+    orders = (source or StoreOrderFacts(session)).customer_orders(as_of)
     touches = _grouped(
         session,
         select(Interaction.customer_id, func.max(Interaction.occurred_at))
@@ -161,8 +217,8 @@ def build_snapshots(session: Session, *, as_of: date) -> list[dict[str, Any]]:
         order = orders.get(customer_id)
         touch = touches.get(customer_id)
         fix = fixes.get(customer_id)
-        first_on = order[1].date() if order else None
-        last_on = order[2].date() if order else None
+        first_on = order[1] if order else None
+        last_on = order[2] if order else None
         touch_on = touch[0].date() if touch else None
         fix_on = fix[0].date() if fix else None
         stage, risk = health.get(customer_id, (None, None))
@@ -375,7 +431,9 @@ def _cadence_alerts(
     return alerts, notes
 
 
-def _service_alerts(session: Session, as_of: date) -> list[_Alert]:
+def _service_alerts(
+    session: Session, as_of: date, source: OrderFactsSource | None = None
+) -> list[_Alert]:
     rules = [
         ReminderRule(r.id, r.label, r.after_days, r.product_id, r.category)
         for r in list_service_reminders(session)
@@ -384,28 +442,21 @@ def _service_alerts(session: Session, as_of: date) -> list[_Alert]:
     if not rules:
         return []
     longest = max(r.after_days for r in rules)
-    start = _day_end(as_of - timedelta(days=longest + 31))
     product_ids = [r.product_id for r in rules if r.product_id is not None]
     categories = [r.category for r in rules if r.category]
-    query = (
-        select(Order.customer_id, OrderLine.product_id, Product.category, Order.ordered_at)
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .where(
-            Order.kind == OrderKind.SALE,
-            Order.customer_id.is_not(None),
-            Order.ordered_at > start,
-            Order.ordered_at <= _day_end(as_of),
-            OrderLine.product_id.in_(product_ids) | Product.category.in_(categories),
-        )
+    bought = (source or StoreOrderFacts(session)).service_purchases(
+        after=as_of - timedelta(days=longest + 31),
+        as_of=as_of,
+        product_ids=product_ids,
+        categories=categories,
     )
-    purchases = {
-        Purchase(customer_id, product_id, category or "", at.date())
-        for customer_id, product_id, category, at in session.execute(query)
-        if customer_id is not None
-    }
+    purchases = {Purchase(*row) for row in bought}
+    # Sorted in full: the first purchase of a day names the product, whatever the source's
+    # row order.
     due = due_services(
-        sorted(purchases, key=lambda p: (p.customer_id, p.bought_on)), rules, today=as_of
+        sorted(purchases, key=lambda p: (p.customer_id, p.bought_on, p.product_id, p.category)),
+        rules,
+        today=as_of,
     )
     return [
         _Alert(
@@ -524,18 +575,22 @@ def run_relations(
     as_of: date | None = None,
     dry_run: bool = False,
     now: datetime | None = None,
+    source: OrderFactsSource | None = None,
 ) -> RelationsReport:
     """Run cadence, free-service reminders, surprise selection and the rules (see module doc).
 
     With ``dry_run`` nothing is written (not even the contact-budget ledger): the report says
-    what would happen and ``plans`` lists the rules' planned actions.
+    what would happen and ``plans`` lists the rules' planned actions. The order facts come
+    from ``source`` (a batch engine's, ``kehu analyze --engine``); by default the store.
     """
     now = now or utcnow()
     as_of = as_of or now.date()
     # Customers who opted out of automated decisions get no automated task (kehu.privacy).
     excluded = opted_out_ids(session)
     snapshots = [
-        s for s in build_snapshots(session, as_of=as_of) if s["customer_id"] not in excluded
+        s
+        for s in build_snapshots(session, as_of=as_of, source=source)
+        if s["customer_id"] not in excluded
     ]
     owners = {s["customer_id"]: s["owner_id"] for s in snapshots}
     cadence_alerts, cadence_notes = _cadence_alerts(session, snapshots, as_of)
@@ -543,7 +598,9 @@ def run_relations(
         session, cadence_alerts, owners, actor=actor, now=now, dry_run=dry_run
     )
     cadence.notes.extend(cadence_notes)
-    service_alerts = [a for a in _service_alerts(session, as_of) if a.customer_id not in excluded]
+    service_alerts = [
+        a for a in _service_alerts(session, as_of, source) if a.customer_id not in excluded
+    ]
     service, _ = _raise_alerts(
         session, service_alerts, owners, actor=actor, now=now, dry_run=dry_run
     )

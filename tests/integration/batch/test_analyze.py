@@ -1,9 +1,11 @@
 """``kehu analyze --engine E --input DIR`` scores and stages customers as the store path does."""
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import typer
 from sqlalchemy import select
@@ -14,6 +16,7 @@ from kehu.batch import export_parquet
 from kehu.cli.analyze import analyze_command
 from kehu.core import get_settings
 from kehu.health import CustomerHealth, HealthRun
+from kehu.jobs.recommend import recommender_path
 from kehu.store import make_engine, make_session_factory, upgrade_to_head
 from kehu.value import CustomerValue
 from tests.integration.value.conftest import LAST_DAY, load_history
@@ -50,12 +53,26 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def store_results(
     store_dir: Path,
 ) -> tuple[list[tuple[Any, ...]], tuple[list[tuple[Any, ...]], dict[str, Any]]]:
-    """The scores and health `kehu analyze` writes from the store; the store to Parquet."""
+    """The scores and health `kehu analyze` writes from the store; the store to Parquet.
+
+    The recommender it saved is kept in ``DIR/store-recommender``.
+    """
     result = runner.invoke(cli, ARGS)
     assert result.exit_code == 0, result.output
+    assert "Recommender trained on" in result.output
+    shutil.copytree(_recommender(), store_dir / "store-recommender")
     url = f"sqlite:///{store_dir / 'kehu.db'}"
     export_parquet(url, store_dir / "parquet")
     return _scores(url), _health(url)
+
+
+def _recommender() -> Path:
+    return recommender_path(get_settings())
+
+
+def _model_arrays(path: Path) -> dict[str, Any]:
+    with np.load(path / "arrays.npz", allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
 
 
 def _health(url: str) -> tuple[list[tuple[Any, ...]], dict[str, Any]]:
@@ -140,6 +157,12 @@ def test_engine_scores_and_health_equal_the_store_path(
         assert our_metrics["churn"]["check"][key] == pytest.approx(
             metrics["churn"]["check"][key], rel=1e-9
         )
+    # The recommender learnt from the engine's purchases what it learnt from the store.
+    ours_model = _model_arrays(_recommender())
+    store_model = _model_arrays(store_dir / "store-recommender")
+    assert ours_model.keys() == store_model.keys()
+    for key, value in ours_model.items():
+        np.testing.assert_array_equal(value, store_model[key], err_msg=key)
 
 
 def test_spark_without_input_exits_1(store_dir: Path) -> None:
