@@ -8,22 +8,14 @@ from sqlalchemy import update
 from kehu.core import InvalidInputError
 from kehu.customers import Customer, get_customer
 from kehu.privacy import ERASED_NAME, run_retention
-from tests.factories import ACTOR, make_customer, make_order
+from tests.factories import ACTOR, make_customer
 
 NOW = datetime(2016, 1, 1, tzinfo=UTC)
 
 
-def test_retention_erases_only_the_long_inactive(session):
-    old = make_customer(session, name="Gone Since 2010")
-    recent = make_customer(session, name="Bought In 2015")
+def test_retention_erases_only_the_long_inactive(session, long_inactive):
+    old, recent = long_inactive
     new = make_customer(session, name="Just Registered")
-    make_order(session, old, ordered_at=datetime(2010, 3, 1, tzinfo=UTC))
-    make_order(session, recent, ordered_at=datetime(2015, 6, 1, tzinfo=UTC))
-    session.execute(
-        update(Customer)
-        .where(Customer.id.in_([old.id, recent.id]))
-        .values(created_at=datetime(2009, 1, 1, tzinfo=UTC))
-    )
     session.execute(
         update(Customer)
         .where(Customer.id == new.id)

@@ -3,14 +3,13 @@
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from kehu.audit import AuditEntry
-from kehu.customers import Customer, get_customer
+from kehu.customers import get_customer
 from kehu.jobs.privacy import RETENTION_EVERY_S, retention_turn
 from kehu.jobs.schedule import planned_jobs
 from kehu.privacy import ERASED_NAME
-from tests.factories import make_customer, make_order
 
 NOW = datetime(2016, 1, 1, tzinfo=UTC)
 OFF = {
@@ -21,28 +20,14 @@ OFF = {
 }
 
 
-def _two_customers(session):
-    old = make_customer(session, name="Gone Since 2010")
-    recent = make_customer(session, name="Bought In 2015")
-    make_order(session, old, ordered_at=datetime(2010, 3, 1, tzinfo=UTC))
-    make_order(session, recent, ordered_at=datetime(2015, 6, 1, tzinfo=UTC))
-    session.execute(
-        update(Customer)
-        .where(Customer.id.in_([old.id, recent.id]))
-        .values(created_at=datetime(2009, 1, 1, tzinfo=UTC))
-    )
-    session.commit()
-    return old, recent
-
-
 def _audit(session, action):
     return session.scalars(select(AuditEntry).where(AuditEntry.action == action)).all()
 
 
 def test_the_daily_turn_erases_the_long_inactive_and_is_audited(
-    session, session_factory, test_settings
+    session, session_factory, test_settings, long_inactive
 ):
-    old, recent = _two_customers(session)
+    old, recent = long_inactive
     settings = test_settings.model_copy(update={"retention_years": 3})
 
     assert retention_turn(session_factory, settings, now=NOW) == "succeeded"
@@ -63,8 +48,8 @@ def test_the_daily_turn_erases_the_long_inactive_and_is_audited(
     assert [e.changes["n_erased"] for e in _audit(session, "privacy.retention")] == [1, 0]
 
 
-def test_retention_is_off_by_default(session, session_factory, test_settings):
-    old, _ = _two_customers(session)
+def test_retention_is_off_by_default(session, session_factory, test_settings, long_inactive):
+    old, _ = long_inactive
     assert test_settings.retention_years == 0
 
     assert retention_turn(session_factory, test_settings, now=NOW) == "off"
