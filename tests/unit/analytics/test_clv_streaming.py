@@ -193,3 +193,36 @@ def test_fitting_does_not_import_scipy_optimize() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_read_ahead_keeps_the_order_and_raises_the_readers_error_where_it_happened():
+    assert list(_summary._read_ahead(iter(range(50)), depth=2)) == list(range(50))
+
+    def failing():
+        yield 1
+        yield 2
+        raise ValueError("bad block")
+
+    batches = _summary._read_ahead(failing())
+    assert [next(batches), next(batches)] == [1, 2]
+    with pytest.raises(ValueError, match="bad block"):
+        next(batches)
+
+
+def test_closing_the_read_ahead_stops_its_thread():
+    import contextlib
+    import threading
+
+    pulled = []
+
+    def endless():
+        n = 0
+        while True:
+            pulled.append(n)
+            yield n
+            n += 1
+
+    with contextlib.closing(_summary._read_ahead(endless(), depth=2)) as batches:
+        assert next(batches) == 0
+    assert not [t for t in threading.enumerate() if t.name == "kehu-csv-read-ahead"]
+    assert len(pulled) <= 5  # the first, the two waiting, one being offered, one more at most
