@@ -7,10 +7,17 @@ orders, 1M value scores, 1M health rows, tickets and tasks load in a few minutes
 ``ANALYZE``, stores the value run's dashboard figures as a real run does at its end (timed:
 what a run pays so that the dashboards need not), then times the main pages through the real
 ASGI app in-process (Starlette's ``TestClient``, a signed-in console session and an API token,
-the app's own pooled engine).
+the app's own pooled engine), once per role (issue 9 §1: record-level scopes).
+
+The staff is a small company: a sales department of 20 owners (the benchmark owner among them)
+who own a third of the customers with the benchmark admin, and the B2B accounts' contacts; a
+service desk (the benchmark manager and agent, 14 more agents), billing and logistics desks.
+95 % of the tickets are routed to a desk (60 % service) and assigned to one of its agents
+unless new; 5 % wait in triage. A tenth of the tasks are unowned.
 
     .venv/bin/python benchmarks/scale/console.py --customers 1000000
     .venv/bin/python benchmarks/scale/console.py --reuse --repeat 15   # time again, no reload
+    .venv/bin/python benchmarks/scale/console.py --reuse --role owner agent  # some roles only
     .venv/bin/python benchmarks/scale/console.py --reuse --store-figures  # (re)store, then time
     .venv/bin/python benchmarks/scale/console.py --drop                 # drop the database
 
@@ -24,19 +31,42 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 
 ADMIN_EMAIL = "bench-admin@example.test"
 PASSWORD = "bench-password-123456"  # noqa: S105 (a throwaway benchmark database)
-N_OWNERS = 20
+#: The signed-in users, one per role: (e-mail, department code).
+BENCH_USERS = {
+    "admin": (ADMIN_EMAIL, None),
+    "manager": ("bench-manager@example.test", "service"),
+    "owner": ("bench-owner@example.test", "sales"),
+    "agent": ("bench-agent@example.test", "service"),
+}
+DEPARTMENTS = {
+    "sales": "Sales",
+    "service": "Service desk",
+    "billing": "Billing",
+    "logistics": "Logistics",
+}
+N_OWNERS = 19  # generated owners; with the benchmark owner and admin, 21 own customers
+N_AGENTS = 30  # generated agents: 14 service, 8 billing, 8 logistics
 
 _GENERATE = [
-    # Staff: one admin (benchmark user) and N_OWNERS agents who own customers.
+    # Staff beside the benchmark users: owners in sales, agents on the three desks.
     """
-    INSERT INTO users (email, name, password_hash, role, locale, is_active, created_at, updated_at)
-    SELECT 'agent' || g || '@example.test', 'Agent ' || g, '!', 'agent', 'en', true, now(), now()
+    INSERT INTO users (email, name, password_hash, role, department_id, locale, is_active,
+                       created_at, updated_at)
+    SELECT 'owner' || g || '@example.test', 'Owner ' || g, '!', 'owner',
+           (SELECT id FROM departments WHERE code = 'sales'), 'en', true, now(), now()
     FROM generate_series(1, {owners}) g
+    UNION ALL
+    SELECT 'agent' || g || '@example.test', 'Agent ' || g, '!', 'agent',
+           (SELECT id FROM departments WHERE code = (ARRAY['service','billing','logistics'])
+                [CASE WHEN g <= 14 THEN 1 WHEN g <= 22 THEN 2 ELSE 3 END]),
+           'en', true, now(), now()
+    FROM generate_series(1, {agents}) g
     """,
     """
     INSERT INTO customers (external_id, kind, name, email, phone, country, city, notes, owner_id,
@@ -52,12 +82,22 @@ _GENERATE = [
            (ARRAY['CN','CN','CN','US','DE','FR','JP','GB'])[1 + g % 8],
            (ARRAY['Shanghai','Beijing','Shenzhen','Berlin','Paris','Tokyo'])[1 + g % 6],
            '',
-           CASE WHEN g % 3 = 0  -- the benchmark admin (first user) owns 1 in 21 of these
-                THEN (SELECT array_agg(id ORDER BY id) FROM users)[1 + (g / 3) % ({owners} + 1)]
+           CASE WHEN g % 3 = 0  -- the benchmark admin owns 1 in 21 of these, as each owner
+                THEN (SELECT array_agg(id ORDER BY id) FROM users
+                      WHERE role IN ('admin', 'owner'))[1 + (g / 3) % ({owners} + 2)]
            END,
            NULL, true,
            now() - (g % 730) * interval '1 day', now()
     FROM generate_series(1, {customers}) g
+    """,
+    # Two contacts (the next two customers, persons) for each organisation.
+    """
+    INSERT INTO contacts (account_id, person_id, role, title, is_primary, created_at, updated_at)
+    SELECT a.id, p.id, (ARRAY['decision_maker','procurement'])[k], '', k = 1, now(), now()
+    FROM customers a
+    CROSS JOIN generate_series(1, 2) k
+    JOIN customers p ON p.id = a.id + k
+    WHERE a.kind = 'organisation'
     """,
     """
     INSERT INTO identities (customer_id, kind, value, source, verified, created_at, updated_at)
@@ -121,24 +161,41 @@ _GENERATE = [
            ((id * 37) % 1000) / 1000.0, '{{}}', now()
     FROM customers
     """,
-    # 0.3 tickets per customer; 10 % of them still open.
+    # 0.3 tickets per customer; 30 % of them not closed. 1 in 20 (new) waits in triage; the
+    # rest are routed 12:4:3 to service, billing and logistics and, unless new, assigned
+    # round-robin to one of the desk's agents.
     """
     INSERT INTO service_tickets (external_id, subject, channel, status, customer_id, requester,
-        in_triage, tier, opened_at, n_reopened, currency, created_at, updated_at, version)
+        department_id, assignee_id, in_triage, tier, opened_at, n_reopened, currency, created_at,
+        updated_at, version)
+    WITH desk AS (
+        SELECT d.code, d.id, array_agg(u.id ORDER BY u.id) AS agents
+        FROM departments d JOIN users u ON u.department_id = d.id AND u.role = 'agent'
+        GROUP BY d.code, d.id
+    ), t AS (
+        SELECT g, (ARRAY['new','open','pending','resolved','closed','closed','closed','closed',
+                         'closed','closed'])[1 + g % 10] AS status,
+               CASE WHEN g % 20 = 0 THEN NULL WHEN g % 20 <= 12 THEN 'service'
+                    WHEN g % 20 <= 16 THEN 'billing' ELSE 'logistics' END AS desk
+        FROM generate_series(1, {tickets}) g
+    )
     SELECT 'T-' || g, 'Question about order ' || g,
-           (ARRAY['email','phone','chat','api'])[1 + g % 4],
-           (ARRAY['new','open','pending','resolved','closed','closed','closed','closed','closed',
-                  'closed'])[1 + g % 10],
-           1 + (g::bigint * 7919) % {customers}, 'user' || g || '@example.com', g % 17 = 0,
-           (ARRAY['vip','high','medium','low'])[1 + g % 4],
+           (ARRAY['email','phone','chat','api'])[1 + g % 4], t.status,
+           1 + (g::bigint * 7919) % {customers}, 'user' || g || '@example.com', desk.id,
+           CASE WHEN t.status <> 'new' THEN desk.agents[1 + g / 20 % cardinality(desk.agents)]
+           END,
+           desk.id IS NULL, (ARRAY['vip','high','medium','low'])[1 + g % 4],
            now() - (g % 700) * interval '1 day', 0, 'CNY', now(), now(), 1
-    FROM generate_series(1, {tickets}) g
+    FROM t LEFT JOIN desk ON desk.code = t.desk
     """,
     """
     INSERT INTO relation_tasks (customer_id, kind, title, owner_id, due_at, status, evidence,
         dedupe_key, source, opened_at, closed_at, closed_by, note, created_at, updated_at)
     SELECT 1 + (g::bigint * 104729) % {customers}, 'churn_risk', 'Call about churn risk ' || g,
-           (SELECT min(id) FROM users WHERE role = 'agent') + g % {owners},
+           CASE WHEN g % 10 <> 0  -- 1 in 10 unowned (raised before an owner was set)
+                THEN (SELECT array_agg(id ORDER BY id) FROM users
+                      WHERE role IN ('admin', 'owner'))[1 + g % ({owners} + 2)]
+           END,
            now() + (g % 60 - 30) * interval '1 day',
            CASE WHEN g % 4 = 0 THEN 'open' ELSE 'done' END, '{{}}', 'bench:' || g, 'bench',
            now() - (g % 90) * interval '1 day', NULL, '', '', now(), now()
@@ -159,7 +216,7 @@ def create_and_load(admin_url: str, name: str, customers: int) -> None:
     """Create database ``name``, migrate it to head and fill it; print each step's time."""
     from kehu.core import Actor
     from kehu.store import make_engine, make_session_factory, upgrade_to_head
-    from kehu.users import Role, create_user
+    from kehu.users import Role, create_department, create_user
 
     with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -168,18 +225,23 @@ def create_and_load(admin_url: str, name: str, customers: int) -> None:
     started = time.perf_counter()
     upgrade_to_head(url)
     factory = make_session_factory(make_engine(url))
+    actor = Actor.system("bench")
     with factory() as session:
-        create_user(
-            session,
-            email=ADMIN_EMAIL,
-            name="Bench admin",
-            password=PASSWORD,
-            role=Role.ADMIN,
-            actor=Actor.system("bench"),
-        )
+        for code, title in DEPARTMENTS.items():
+            create_department(session, code=code, name=title, actor=actor)
+        for role, (email, department) in BENCH_USERS.items():
+            create_user(
+                session,
+                email=email,
+                name=f"Bench {role}",
+                password=PASSWORD,
+                role=Role(role),
+                department_code=department,
+                actor=actor,
+            )
         session.commit()
-    print(f"schema + admin: {time.perf_counter() - started:.1f} s")
-    sizes = {"customers": customers, "owners": N_OWNERS}
+    print(f"schema + staff: {time.perf_counter() - started:.1f} s")
+    sizes = {"customers": customers, "owners": N_OWNERS, "agents": N_AGENTS}
     sizes |= {"tickets": customers * 3 // 10, "tasks": max(customers // 20, 10)}
     total = time.perf_counter()
     with psycopg.connect(_libpq(url), autocommit=True) as conn:
@@ -225,6 +287,7 @@ def _pages(owner_id: int, customer_id: int) -> dict[str, str]:
         "console: value dashboard": "/value",
         "console: my customers (owner)": "/me/customers",
         "console: service queue": "/service",
+        "console: service dashboard": "/service/dashboard",
         "console: health page": "/health",
         "console: tasks dashboard": "/relations",
         "api: customers (page 1)": "/api/v1/customers",
@@ -232,63 +295,125 @@ def _pages(owner_id: int, customer_id: int) -> dict[str, str]:
         "api: customers country+kind": "/api/v1/customers?country=DE&kind=organisation",
         "api: customers owner": f"/api/v1/customers?owner_id={owner_id}",
         "api: customer 360": f"/api/v1/customers/{customer_id}",
+        "api: tickets (page 1)": "/api/v1/service/tickets",
+        "api: tasks (page 1)": "/api/v1/relations/tasks",
+        "api: orders (page 1)": "/api/v1/orders",
     }
 
 
-def time_pages(admin_url: str, name: str, repeat: int, only: str | None) -> None:
-    """Time each page ``repeat`` times (after a warm-up) through the in-process ASGI app."""
-    from sqlalchemy import text
-    from starlette.testclient import TestClient
-
-    from kehu.app import create_app
-    from kehu.core import Actor, Settings
-    from kehu.store import make_engine, make_session_factory
-    from kehu.users import create_api_token, find_user_by_email
-
-    url = _db_url(admin_url, name)
-    settings = Settings(database_url=url)  # type: ignore[call-arg]
-    factory = make_session_factory(make_engine(url, connections=4))
-    with factory() as session:
-        user = find_user_by_email(session, ADMIN_EMAIL)
-        if user is None:
-            raise SystemExit(f"{name} has no {ADMIN_EMAIL}: load it first (without --reuse)")
-        _, token = create_api_token(session, user, name="bench", actor=Actor.system("bench"))
-        owner_id = user.id
-        customer_id = session.execute(
-            text(  # a customer in the middle, with orders, a score and tickets
-                "SELECT customer_id FROM service_tickets WHERE customer_id >= "
-                "(SELECT max(id) / 2 FROM customers) ORDER BY customer_id LIMIT 1"
-            )
-        ).scalar_one()
-        session.commit()
-    app = create_app(settings, factory)
-    client = TestClient(app)  # no `with`: the periodic jobs stay off
+def _sign_in(client: Any, email: str) -> None:
     page = client.get("/login").text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
     if csrf is None:
         raise SystemExit("the login page shows no CSRF field")
-    login = {"email": ADMIN_EMAIL, "password": PASSWORD, "csrf_token": csrf[1], "next": "/"}
+    login = {"email": email, "password": PASSWORD, "csrf_token": csrf[1], "next": "/"}
     response = client.post("/login", data=login, follow_redirects=False)
     if response.status_code != 303:
         raise SystemExit(f"signing in failed: {response.status_code} {response.text[:300]}")
-    api = {"Authorization": f"Bearer {token}"}
-    print(f"{'page':<38} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-    for label, path in _pages(owner_id, customer_id).items():
-        if only and only not in label:
-            continue
-        headers = api if path.startswith("/api/") else {}
-        get: Callable[[], int] = lambda: client.get(path, headers=headers).status_code  # noqa: B023,E731
-        status = get()
-        times = []
-        for _ in range(repeat):
+
+
+def time_pages(
+    admin_url: str,
+    name: str,
+    repeat: int,
+    only: str | None,
+    roles: list[str],
+    *,
+    statement_timeout_s: float = 60,
+    page_budget_s: float = 60,
+) -> dict[str, dict[str, tuple[int, float]]]:
+    """Time each page ``repeat`` times (after a warm-up) as each role; return status and p50.
+
+    Each role signs in to its own console session and gets its own API token. The customer
+    360 shows a customer in the middle of the ids that the role may see and that has a
+    ticket; "customers owner" filters on the benchmark owner's book. A statement running
+    past ``statement_timeout_s`` is cancelled (the page answers 500 and is reported so); a
+    page stops being repeated once its requests took ``page_budget_s`` in all (the printed
+    ``n`` says how many were timed).
+    """
+    from sqlalchemy import func, select
+    from starlette.testclient import TestClient
+
+    from kehu.access import customer_ids_for
+    from kehu.app import create_app
+    from kehu.core import Actor, Settings
+    from kehu.customers import Customer
+    from kehu.service import Ticket
+    from kehu.store import make_engine, make_session_factory
+    from kehu.users import create_api_token, find_user_by_email
+
+    url = _db_url(admin_url, name)
+    url += f"?options=-c%20statement_timeout%3D{int(statement_timeout_s * 1000)}"
+    settings = Settings(database_url=url)  # type: ignore[call-arg]
+    factory = make_session_factory(make_engine(url, connections=4))
+    app = create_app(settings, factory)
+    results: dict[str, dict[str, tuple[int, float]]] = {}
+    with factory() as session:
+        owner = find_user_by_email(session, BENCH_USERS["owner"][0])
+        if owner is None:
+            raise SystemExit(f"{name} has no benchmark owner: load it first (without --reuse)")
+        middle = session.scalar(select(func.max(Customer.id) / 2))
+        owner_id = owner.id
+    for role in roles:
+        with factory() as session:
+            user = find_user_by_email(session, BENCH_USERS[role][0])
+            if user is None:
+                raise SystemExit(f"{name} has no bench {role}: load it first (without --reuse)")
+            _, token = create_api_token(session, user, name="bench", actor=Actor.system("bench"))
+            visible = customer_ids_for(user)
+            query = select(func.min(Ticket.customer_id)).where(Ticket.customer_id >= middle)
+            if visible is not None:
+                query = query.where(Ticket.customer_id.in_(visible))
+            customer_id = session.scalar(query)
+            session.commit()
+        client = TestClient(app, raise_server_exceptions=False)  # no `with`: no periodic jobs
+        _sign_in(client, BENCH_USERS[role][0])
+        api = {"Authorization": f"Bearer {token}"}
+        print(f"\n{role} ({BENCH_USERS[role][0]}), customer {customer_id}")
+        print(f"{'page':<38} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'n':>3}")
+        results[role] = {}
+        for label, path in _pages(owner_id, customer_id or 0).items():
+            if only and only not in label:
+                continue
+            headers = api if path.startswith("/api/") else {}
+            get: Callable[[], int] = lambda: client.get(path, headers=headers).status_code  # noqa: B023,E731
             t0 = time.perf_counter()
-            get()
-            times.append((time.perf_counter() - t0) * 1000)
-        times.sort()
-        p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-        print(
-            f"{label:<38} {status:>6} {statistics.median(times):8.1f} {p95:8.1f} {times[-1]:8.1f}"
-        )
+            status = get()
+            warm_up = time.perf_counter() - t0
+            times: list[float] = []
+            for _ in range(repeat if status == 200 else 0):
+                t0 = time.perf_counter()
+                get()
+                times.append((time.perf_counter() - t0) * 1000)
+                if sum(times) / 1000 + warm_up >= page_budget_s:
+                    break
+            if not times:  # a page the role may not open (or one that timed out): not timed
+                print(f"{label:<38} {status:>6} {'':>8} {'':>8} {warm_up * 1000:8.0f}")
+                results[role][label] = (status, warm_up * 1000)
+                continue
+            times.sort()
+            p50 = statistics.median(times)
+            p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+            print(f"{label:<38} {status:>6} {p50:8.1f} {p95:8.1f} {times[-1]:8.1f} {len(times):>3}")
+            results[role][label] = (status, p50)
+    return results
+
+
+def print_matrix(results: dict[str, dict[str, tuple[int, float]]]) -> None:
+    """Print page x role p50 in ms as a Markdown table (a page the role may not open: status)."""
+    roles = list(results)
+    labels = list(dict.fromkeys(label for pages in results.values() for label in pages))
+    print("\n| page | " + " | ".join(roles) + " |")
+    print("|---|" + "---:|" * len(roles))
+    for label in labels:
+        cells = []
+        for role in roles:
+            status, p50 = results[role].get(label, (0, float("nan")))
+            if status == 500:  # a statement ran past the timeout
+                cells.append(f"> {p50 / 1000:,.0f} s (timeout)")
+            else:
+                cells.append(f"{p50:,.0f}" if status == 200 else f"({status})")
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -310,7 +435,20 @@ def main(argv: list[str] | None = None) -> int:
         help="with --reuse: store the value run's dashboard figures again before timing",
     )
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument(
+        "--statement-timeout", type=float, default=60, help="seconds a statement may run"
+    )
+    parser.add_argument(
+        "--page-budget", type=float, default=60, help="stop repeating a page after this (s)"
+    )
     parser.add_argument("--only", help="time only pages whose label contains this")
+    parser.add_argument(
+        "--role",
+        nargs="+",
+        choices=list(BENCH_USERS),
+        default=list(BENCH_USERS),
+        help="the roles to sign in as (default: all four, one after another)",
+    )
     args = parser.parse_args(argv)
     if args.drop:
         with psycopg.connect(_libpq(args.admin_url), autocommit=True) as conn:
@@ -321,8 +459,17 @@ def main(argv: list[str] | None = None) -> int:
     elif args.store_figures:
         store_figures(_db_url(args.admin_url, args.name))
     print(f"load average: {os.getloadavg()}")
-    time_pages(args.admin_url, args.name, args.repeat, args.only)
+    results = time_pages(
+        args.admin_url,
+        args.name,
+        args.repeat,
+        args.only,
+        args.role,
+        statement_timeout_s=args.statement_timeout,
+        page_budget_s=args.page_budget,
+    )
     print(f"load average: {os.getloadavg()}")
+    print_matrix(results)
     return 0
 
 

@@ -8,7 +8,7 @@ for roles that are restricted.
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy import ColumnElement, CompoundSelect, Select, or_, select, true, union
 from sqlalchemy.orm import Session, aliased
 
 from kehu.audit import AuditEntry
@@ -60,8 +60,44 @@ def ticket_scope(user: User) -> ColumnElement[bool] | None:
             conditions.append(Ticket.department_id == user.department_id)
         return or_(*conditions)
     # Owners: the tickets of their customers.
-    owned = customer_scope(user)
-    return Ticket.customer_id.in_(select(Customer.id).where(owned if owned is not None else true()))
+    return Ticket.customer_id.in_(_owned_ids(user))
+
+
+def _contact_ids(user: User) -> Select[int]:
+    """Return a ``SELECT`` of the people who act for the B2B accounts ``user`` owns."""
+    account = aliased(Customer)
+    return (
+        select(Contact.person_id)
+        .join(account, account.id == Contact.account_id)
+        .where(account.owner_id == user.id)
+    )
+
+
+def _owned_ids(user: User) -> CompoundSelect[int]:
+    """Return a ``SELECT`` of an owner's customer ids: owned ones and their accounts' contacts.
+
+    A ``UNION`` of two index-only scans (``customers (owner_id, id)``, migration 0014, and
+    ``contacts (account_id, person_id)``) for the tickets: ``IN (customers WHERE owner_id = …
+    OR …)`` reads every customer to find the owner's few thousand.
+    """
+    owned = aliased(Customer)
+    return union(select(owned.id).where(owned.owner_id == user.id), _contact_ids(user))
+
+
+def _has_visible_ticket(user: User) -> ColumnElement[bool]:
+    """Return ``EXISTS`` a ticket ``user`` sees on the customer (correlated to ``customers``).
+
+    Correlated rather than ``customers.id IN (all the tickets' customers)``: beside an ``OR``
+    the ``IN`` cannot become a join, and PostgreSQL hashes every visible ticket (a department's
+    whole history) or, when that outgrows ``work_mem``, rescans them for every customer.
+    ``EXISTS`` lets it probe ``service_tickets.customer_id`` for the few rows a page reads.
+    """
+    tickets = ticket_scope(user)
+    return (
+        select(Ticket.id)
+        .where(Ticket.customer_id == Customer.id, tickets if tickets is not None else true())
+        .exists()
+    )
 
 
 def customer_scope(user: User) -> ColumnElement[bool] | None:
@@ -69,25 +105,15 @@ def customer_scope(user: User) -> ColumnElement[bool] | None:
     role = Role(user.role)
     if role is Role.ADMIN:
         return None
-    if role is Role.OWNER:
-        account = aliased(Customer)
-        contacts = (
-            select(Contact.person_id)
-            .join(account, account.id == Contact.account_id)
-            .where(account.owner_id == user.id)
-        )
-        return or_(Customer.owner_id == user.id, Customer.id.in_(contacts))
-    tickets = ticket_scope(user)
-    ticketed = select(Ticket.customer_id).where(
-        Ticket.customer_id.is_not(None), tickets if tickets is not None else true()
-    )
-    if role is Role.MANAGER:
+    if role is Role.OWNER:  # an OR, not _owned_ids: lists walk customers in their own order
+        return or_(Customer.owner_id == user.id, Customer.id.in_(_contact_ids(user)))
+    if role is Role.MANAGER:  # the cheapest test first: most customers are in the pool
         return or_(
-            Customer.owner_id.in_(team_ids(user)),
             Customer.owner_id.is_(None),
-            Customer.id.in_(ticketed),
+            Customer.owner_id.in_(team_ids(user)),
+            _has_visible_ticket(user),
         )
-    return Customer.id.in_(ticketed)  # agents
+    return _has_visible_ticket(user)  # agents
 
 
 def customer_ids_for(user: User) -> Select[int] | None:
@@ -102,12 +128,22 @@ def record_scope(user: User, customer_column: Any) -> ColumnElement[bool] | None
     """Return the predicate for a record that belongs to a customer through ``customer_column``.
 
     Orders, interactions, identities, consents, scores, health, gifts, the contact ledger…
-    follow their customer.
+    follow their customer. ``EXISTS`` (the record's customer, by primary key, in scope) rather
+    than ``IN (every visible customer)``: beside an ``OR`` (tasks) PostgreSQL cannot hash a
+    manager's hundreds of thousands of customers and would rescan them for every record. An
+    owner's few thousand ids are cheaper hashed than probed customer by customer.
     """
-    ids = customer_ids_for(user)
-    if ids is None:
+    if Role(user.role) is Role.OWNER:  # a few thousand ids from two indexes: hashed once
+        return customer_column.in_(_owned_ids(user))  # type: ignore[no-any-return]
+    scope = customer_scope(user)
+    if scope is None:
         return None
-    return customer_column.in_(ids)  # type: ignore[no-any-return]
+    return (
+        select(Customer.id)
+        .where(Customer.id == customer_column, scope)
+        .correlate_except(Customer)
+        .exists()
+    )
 
 
 def referral_scope(user: User) -> ColumnElement[bool] | None:

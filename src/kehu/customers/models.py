@@ -58,6 +58,8 @@ class Customer(TimestampMixin, Base):
         Index("ix_customers_name", "name"),
         # "My customers" and the owner filter count an owner's live book (migration 0008).
         Index("ix_customers_owner_merged", "owner_id", "merged_into_id"),
+        # An owner's customer ids from the index alone (record-level scopes, migration 0014).
+        Index("ix_customers_owner_id_id", "owner_id", "id"),
         # Substring search (``ILIKE '%...%'``) at millions of customers: trigram indexes,
         # PostgreSQL only (migration 0008).
         *(
@@ -81,7 +83,7 @@ class Customer(TimestampMixin, Base):
     city: Mapped[str | None] = mapped_column(String(100))
     birthday: Mapped[date | None]
     notes: Mapped[str] = mapped_column(Text, default="")
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Set when this record was merged into another; such a customer is no longer active.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
