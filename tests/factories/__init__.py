@@ -11,6 +11,7 @@ from kehu.commerce import LineInput, Order, create_order
 from kehu.core import Actor
 from kehu.customers import Customer, create_customer
 from kehu.users import Role, User, create_user
+from kehu.value import ValueRun, start_value_run
 
 ACTOR = Actor(kind="system", label="factory")
 _seq = itertools.count(1)
@@ -49,4 +50,16 @@ def make_order(session: Session, customer: Customer | None, **overrides: Any) ->
     fields.update(overrides)
     return create_order(
         session, actor=ACTOR, customer_id=None if customer is None else customer.id, **fields
+    )
+
+
+def make_value_run(session: Session, *, actor: Actor | None = None) -> ValueRun:
+    """Start a value run as the analysis would (52 weeks, 10 % a year, top 20 %, GBP)."""
+    return start_value_run(
+        session,
+        actor=actor or ACTOR,
+        horizon_weeks=52,
+        discount_rate_annual=0.1,
+        vip_share=0.2,
+        currency="GBP",
     )

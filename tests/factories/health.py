@@ -23,9 +23,8 @@ from kehu.value import (
     finish_value_run,
     money,
     replace_customer_values,
-    start_value_run,
 )
-from tests.factories import ACTOR, make_user
+from tests.factories import ACTOR, make_user, make_value_run
 
 SLICE = (
     Path(__file__).resolve().parents[1] / "data" / "health" / "online_retail_ii_health_slice.csv"
@@ -53,14 +52,7 @@ def store_value_scores(session: Session) -> None:
     ids = pa.array([str(c) for c, *_ in customers])
     p_alive = p_alive_for(lines, AS_OF, ids)
     n = len(customers)
-    run = start_value_run(
-        session,
-        actor=ACTOR,
-        horizon_weeks=52,
-        discount_rate_annual=0.1,
-        vip_share=0.2,
-        currency="GBP",
-    )
+    run = make_value_run(session)
     columns = {
         "customer_id": [c for c, *_ in customers],
         "frequency": [k - 1 for _, _, k, _ in customers],

@@ -18,7 +18,8 @@ from kehu.jobs.schedule import (
     stop_jobs,
     value_turn,
 )
-from kehu.value import ValueRun, start_value_run
+from kehu.value import ValueRun
+from tests.factories import make_value_run
 
 ALL_OFF = {
     "analyze_every_hours": 0,
@@ -105,14 +106,7 @@ def test_a_value_turn_without_data_fails_quietly(session_factory, session, test_
 
 
 def test_a_value_turn_is_skipped_while_the_store_has_a_run(session_factory, session, test_settings):
-    start_value_run(
-        session,
-        actor=Actor.system("elsewhere"),
-        horizon_weeks=52,
-        discount_rate_annual=0.1,
-        vip_share=0.2,
-        currency="GBP",
-    )
+    make_value_run(session, actor=Actor.system("elsewhere"))
     session.commit()
 
     assert value_turn(session_factory, test_settings) == "skipped"

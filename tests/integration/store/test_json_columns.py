@@ -5,20 +5,14 @@ import math
 from sqlalchemy import select
 
 from kehu.store.engine import dumps_json
-from kehu.value import ValueRun, start_value_run
+from kehu.value import ValueRun
+from tests.factories import make_value_run
 
 
 def test_non_finite_floats_are_stored_as_null(session, actor):
     # An unidentified BG/NBD dropout parameter comes out infinite; PostgreSQL refused the
     # whole run when Python wrote it as the non-JSON token Infinity.
-    run = start_value_run(
-        session,
-        actor=actor,
-        horizon_weeks=52,
-        discount_rate_annual=0.1,
-        vip_share=0.2,
-        currency="GBP",
-    )
+    run = make_value_run(session, actor=actor)
     run.parameters = {"a": math.inf, "b": [-math.inf, 2.5, math.nan], "nested": {"r": 0.25}}
     session.flush()
     session.expire_all()

@@ -7,20 +7,13 @@ import pytest
 
 from kehu.core import InvalidInputError
 from kehu.value import clv_histogram
-from kehu.value.operations import replace_customer_values, start_value_run
-from tests.factories import ACTOR, make_customer
+from kehu.value.operations import replace_customer_values
+from tests.factories import ACTOR, make_customer, make_value_run
 
 
 def _score(session, clvs: list[str]) -> None:
     customers = [make_customer(session) for _ in clvs]
-    run = start_value_run(
-        session,
-        actor=ACTOR,
-        horizon_weeks=52,
-        discount_rate_annual=0.1,
-        vip_share=0.2,
-        currency="GBP",
-    )
+    run = make_value_run(session)
     n = len(clvs)
     replace_customer_values(
         session,

@@ -10,18 +10,11 @@ from kehu.core import Actor
 from kehu.customers import Customer
 from kehu.users import Role
 from kehu.value import ValueRunStatus
-from tests.factories import ACTOR, make_customer, make_user
+from tests.factories import ACTOR, make_customer, make_user, make_value_run
 
 
 def _score(session, clv_by_customer: dict[int, str], tiers: dict[int, str]) -> None:
-    run = value.start_value_run(
-        session,
-        actor=ACTOR,
-        horizon_weeks=52,
-        discount_rate_annual=0.1,
-        vip_share=0.2,
-        currency="GBP",
-    )
+    run = make_value_run(session)
     ids = list(clv_by_customer)
     ranked = sorted(ids, key=lambda c: -Decimal(clv_by_customer[c]))
     n = len(ids)

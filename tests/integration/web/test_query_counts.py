@@ -17,10 +17,9 @@ from kehu.value import (
     ValueRunStatus,
     finish_value_run,
     replace_customer_values,
-    start_value_run,
     store_dashboard_figures,
 )
-from tests.factories import ACTOR, make_customer, make_order
+from tests.factories import ACTOR, make_customer, make_order, make_value_run
 
 #: SELECTs per page (the session's user lookup included).
 BUDGETS = {
@@ -84,14 +83,7 @@ def _score_everyone(session):
     """Record a succeeded value run that scores every customer alike, with its figures."""
     ids = list(session.scalars(select(Customer.id).order_by(Customer.id)))
     n = len(ids)
-    run = start_value_run(
-        session,
-        actor=ACTOR,
-        horizon_weeks=52,
-        discount_rate_annual=0.1,
-        vip_share=0.2,
-        currency="GBP",
-    )
+    run = make_value_run(session)
     same = {
         "frequency": 1,
         "recency": 2.0,
