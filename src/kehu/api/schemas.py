@@ -208,7 +208,15 @@ class CustomersPublic(BaseModel):
     """One page of customers and how many match."""
 
     data: list[CustomerPublic]
-    count: int
+    count: int = Field(
+        description="How many match; when count_is_exact is false, counting stopped there: "
+        "at least this many match."
+    )
+    count_is_exact: bool = Field(
+        default=True,
+        description="False when the count stopped at a bound (10,000 or past the page) under "
+        "a record-level scope; page with offset until a page comes back short.",
+    )
 
 
 class IdentityPublic(_Out):
@@ -377,7 +385,15 @@ class OrdersPublic(BaseModel):
     """One page of orders and how many match."""
 
     data: list[OrderPublic]
-    count: int
+    count: int = Field(
+        description="How many match; when count_is_exact is false, counting stopped there: "
+        "at least this many match."
+    )
+    count_is_exact: bool = Field(
+        default=True,
+        description="False when the count stopped at a bound (10,000 or past the page) under "
+        "a record-level scope; page with offset until a page comes back short.",
+    )
 
 
 class OrderLineIn(_In):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from kehu.commerce.models import Order, OrderKind, OrderLine, Product
 from kehu.core import NotFoundError
+from kehu.store import count_rows
 
 
 def get_order(session: Session, order_id: int) -> Order:
@@ -31,10 +32,14 @@ def list_orders(
     limit: int = 50,
     offset: int = 0,
     where: ColumnElement[bool] | None = None,
+    count_limit: int | None = None,
 ) -> tuple[Sequence[Order], int]:
     """Return one page of orders, newest first, and the number matching.
 
     ``where`` is an extra predicate on ``orders`` (a caller's scope, ``kehu.access``).
+
+    ``count_limit`` bounds the count (:func:`kehu.store.count_rows`): a count above it means
+    "more than ``count_limit``". ``None`` counts exactly.
     """
     query = select(Order)
     if where is not None:
@@ -45,7 +50,7 @@ def list_orders(
         query = query.where(Order.ordered_at >= since)
     if until is not None:
         query = query.where(Order.ordered_at < until)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count_rows(session, query.with_only_columns(Order.id), at_most=count_limit)
     rows = session.scalars(
         query.options(selectinload(Order.lines))
         .order_by(Order.ordered_at.desc(), Order.id.desc())

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kehu.commerce.models import Order, OrderKind
 from kehu.customers import Customer, CustomerFilter, list_customers
 from kehu.customers.queries import filter_customers
+from kehu.store import count_rows
 
 CENT = Decimal("0.01")
 
@@ -107,17 +108,18 @@ def list_customers_sorted(
     sort: CustomerSort = CustomerSort.NAME,
     limit: int = 50,
     offset: int = 0,
+    count_limit: int | None = None,
 ) -> tuple[Sequence[Customer], int]:
     """Return one page of customers matching ``filters`` in ``sort`` order, and how many match.
 
     ``REVENUE`` puts the highest net revenue first and ``LAST_ORDER`` the most recent buyer
     first; customers without orders come last; ties are broken by id. ``NAME`` is the order of
-    :func:`kehu.customers.list_customers`.
+    :func:`kehu.customers.list_customers`, which bounds the count as ``count_limit`` says.
     """
     if sort is CustomerSort.NAME:
-        return list_customers(session, filters, limit=limit, offset=offset)
+        return list_customers(session, filters, limit=limit, offset=offset, count_limit=count_limit)
     base = filter_customers(filters)
-    total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+    total = count_rows(session, base.with_only_columns(Customer.id), at_most=count_limit)
     figures = _aggregates().subquery()
     key = figures.c.revenue if sort is CustomerSort.REVENUE else figures.c.last_order_at
     rows = session.scalars(

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, union
+from sqlalchemy import ColumnElement, Select, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from kehu.customers.identities import normalise_identity
@@ -18,6 +18,7 @@ from kehu.customers.models import (
     Identity,
     IdentityKind,
 )
+from kehu.store import count_rows
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,20 @@ def filter_customers(filters: CustomerFilter) -> Select[Any]:
 
 
 def list_customers(
-    session: Session, filters: CustomerFilter, *, limit: int = 50, offset: int = 0
+    session: Session,
+    filters: CustomerFilter,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    count_limit: int | None = None,
 ) -> tuple[Sequence[Customer], int]:
-    """Return one page of customers (by name, then id) and the number matching the filters."""
+    """Return one page of customers (by name, then id) and the number matching the filters.
+
+    ``count_limit`` bounds the count (:func:`kehu.store.count_rows`): a count above it means
+    "more than ``count_limit``". ``None`` counts exactly.
+    """
     base = _filtered(select(Customer), filters)
-    total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+    total = count_rows(session, _filtered(select(Customer.id), filters), at_most=count_limit)
     rows = session.scalars(
         base.options(selectinload(Customer.identities))
         .order_by(Customer.name, Customer.id)

@@ -18,6 +18,7 @@ from kehu.health.schemas import (
     SignalEvidence,
     StageCount,
 )
+from kehu.store import count_rows
 from kehu.value import CustomerValue
 
 #: ``sort`` values of :func:`list_customer_health` (a leading ``-`` reverses).
@@ -118,10 +119,13 @@ def list_customer_health(
     limit: int = 50,
     offset: int = 0,
     where: ColumnElement[bool] | None = None,
+    count_limit: int | None = None,
 ) -> tuple[list[HealthListItem], int]:
     """List customers with their health, riskiest first (filters: stage, risk range, tier, owner).
 
     ``where`` is a predicate on ``customers``: the caller's scope (``kehu.access``).
+    ``count_limit`` bounds the count (:func:`kehu.store.count_rows`): a count above it means
+    "more than ``count_limit``". ``None`` counts exactly.
 
     Raises
     ------
@@ -149,7 +153,7 @@ def list_customer_health(
     )
     # The count joins only the tables a filter needs (every health row has its customer, by
     # foreign key): at a million customers the full join costs more than the page itself.
-    counted = select(func.count()).select_from(CustomerHealth)
+    counted = select(CustomerHealth.customer_id)
     if stage is not None:
         query = query.where(CustomerHealth.stage == stage)
         counted = counted.where(CustomerHealth.stage == stage)
@@ -173,7 +177,7 @@ def list_customer_health(
         counted = counted.join(Customer, Customer.id == CustomerHealth.customer_id).where(
             *on_customer
         )
-    count = int(session.scalar(counted) or 0)
+    count = count_rows(session, counted, at_most=count_limit)
     rows = session.execute(
         query.order_by(order, CustomerHealth.customer_id).limit(limit).offset(offset)
     ).all()

@@ -74,7 +74,15 @@ class HealthListPublic(BaseModel):
     """A page of customers with their health."""
 
     data: list[HealthListItem]
-    count: int
+    count: int = Field(
+        description="How many match; when count_is_exact is false, counting stopped there: "
+        "at least this many match."
+    )
+    count_is_exact: bool = Field(
+        default=True,
+        description="False when the count stopped at a bound (10,000 or past the page) under "
+        "a record-level scope; page with offset until a page comes back short.",
+    )
 
 
 class StageCount(BaseModel):

@@ -75,12 +75,32 @@ def _is_sqlite_memory(url: str) -> bool:
     return parsed.database in (None, "", ":memory:") or "mode=memory" in url
 
 
+#: libpq startup options for every PostgreSQL connection kehu opens.
+#:
+#: JIT off: kehu's statements are short OLTP reads and writes. PostgreSQL turns JIT on by cost,
+#: and the record-level scopes' EXISTS predicates get estimates in the millions even where the
+#: query reads a page of rows, so a 20-row console list paid 0.6-1.3 s of LLVM compilation per
+#: statement at 1M customers (issue 8 §3, EXPLAIN ANALYZE "JIT: Timing"). The analytics jobs
+#: fold their data in numpy, not in SQL, so nothing kehu runs gains from it.
+PG_CONNECTION_OPTIONS = "-c jit=off"
+
+
+def _disable_jit(kwargs: dict[str, Any], url_options: str) -> None:
+    # connect_args replace the URL's own ?options=... (a test schema's search_path), so both
+    # travel together.
+    connect_args = dict(kwargs.get("connect_args") or {})
+    options = str(connect_args.get("options", url_options))
+    if "jit=" not in options:
+        connect_args["options"] = f"{options} {PG_CONNECTION_OPTIONS}".strip()
+    kwargs["connect_args"] = connect_args
+
+
 def make_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with kehu's per-dialect settings.
 
     SQLite gets WAL, enforced foreign keys and a busy timeout; PostgreSQL gets a pre-pinged
-    connection pool. On both, JSON columns store non-finite floats as ``null``
-    (:func:`dumps_json`).
+    connection pool and JIT off (:data:`PG_CONNECTION_OPTIONS`). On both, JSON columns store
+    non-finite floats as ``null`` (:func:`dumps_json`).
 
     Parameters
     ----------
@@ -104,6 +124,8 @@ def make_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> E
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    url_options = parsed.query.get("options", "")
+    _disable_jit(kwargs, url_options if isinstance(url_options, str) else " ".join(url_options))
     if sized and connections is not None:
         idle = min(PG_IDLE_CONNECTIONS, connections)
         kwargs.setdefault("pool_size", idle)

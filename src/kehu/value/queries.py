@@ -13,6 +13,7 @@ from kehu.commerce import order_totals
 from kehu.core import InvalidInputError, NotFoundError, utcnow
 from kehu.customers import Customer
 from kehu.engagement import Direction, Interaction
+from kehu.store import count_rows
 from kehu.users import User
 from kehu.value.errors import ValueErrorCode
 from kehu.value.models import CustomerValue, ValueRun, ValueRunStatus, ValueTier
@@ -277,6 +278,7 @@ def list_valued_customers(
     limit: int = 50,
     offset: int = 0,
     where: ColumnElement[bool] | None = None,
+    count_limit: int | None = None,
 ) -> tuple[list[ValuedCustomer], int]:
     """Return a page of scored customers and how many match.
 
@@ -286,6 +288,9 @@ def list_valued_customers(
         Filters (all optional).
     where
         A predicate on ``customers``: the caller's scope (``kehu.access``).
+    count_limit
+        Count at most this many (:func:`kehu.store.count_rows`): a count above it means
+        "more than ``count_limit``". ``None`` counts exactly.
     sort
         One of :data:`SORTS`; scores sort highest first, ``-`` in front reverses
         (``-clv``: least valuable first). Ties go by customer id.
@@ -319,10 +324,10 @@ def list_valued_customers(
         filters.append(Customer.owner_id == owner_id)
     if where is not None:
         filters.append(where)
-    counted = select(func.count()).select_from(CustomerValue)
+    counted = select(CustomerValue.customer_id)
     if owner_id is not None or where is not None:  # the filters on the customer
         counted = counted.join(Customer, Customer.id == CustomerValue.customer_id)
-    count = session.scalar(counted.where(*filters))
+    count = count_rows(session, counted.where(*filters), at_most=count_limit)
     rows = session.execute(
         _valued_query()
         .where(*filters)
@@ -346,7 +351,7 @@ def list_valued_customers(
         )
         for r in rows
     ]
-    return data, int(count or 0)
+    return data, count
 
 
 def list_owner_customers(

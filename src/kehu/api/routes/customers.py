@@ -45,6 +45,7 @@ from kehu.customers import (
     IdentityIn,
     IdentityKind,
 )
+from kehu.store import count_limit_under, is_count_exact
 from kehu.users import get_user_by_id
 
 router = APIRouter(tags=["customers"], route_class=ApiRoute)
@@ -69,8 +70,15 @@ def read_customers(
     filters = customer_filter_for(
         user, CustomerFilter(q=q, kind=kind, country=country, owner_id=owner_id)
     )
-    rows, count = customers.list_customers(session, filters, limit=limit, offset=offset)
-    return CustomersPublic(data=[CustomerPublic.model_validate(c) for c in rows], count=count)
+    bound = count_limit_under(filters.scope, offset, limit)
+    rows, count = customers.list_customers(
+        session, filters, limit=limit, offset=offset, count_limit=bound
+    )
+    return CustomersPublic(
+        data=[CustomerPublic.model_validate(c) for c in rows],
+        count=count,
+        count_is_exact=is_count_exact(count, bound),
+    )
 
 
 def _identities_of(record: CustomerIn) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from kehu.api.errors import ApiRoute
 from kehu.api.schemas import MAX_ID, DbId
 from kehu.core import ConflictError
 from kehu.jobs.health import run_health_analysis
+from kehu.store import count_limit_under, is_count_exact
 
 router = APIRouter(tags=["health"], route_class=ApiRoute)
 
@@ -65,6 +66,8 @@ def read_health_customers(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> health.HealthListPublic:
     """List customers by stage and churn risk, riskiest first."""
+    scope = access.customer_scope(user)
+    bound = count_limit_under(scope, offset, limit)
     rows, count = health.list_customer_health(
         session,
         stage=stage,
@@ -75,9 +78,12 @@ def read_health_customers(
         sort=sort,
         limit=limit,
         offset=offset,
-        where=access.customer_scope(user),
+        where=scope,
+        count_limit=bound,
     )
-    return health.HealthListPublic(data=rows, count=count)
+    return health.HealthListPublic(
+        data=rows, count=count, count_is_exact=is_count_exact(count, bound)
+    )
 
 
 @router.get("/customers/{customer_id}/health", response_model=health.CustomerHealthPublic)

@@ -18,6 +18,7 @@ from kehu.api.schemas import (
     UtcDatetime,
 )
 from kehu.core import InvalidInputError
+from kehu.store import count_limit_under, is_count_exact
 
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=ApiRoute)
 
@@ -37,6 +38,8 @@ def read_orders(
     """List orders, newest first."""
     if since is not None and until is not None and since >= until:
         raise InvalidInputError("since must be earlier than until.", code="commerce.bad_period")
+    scope = access.record_scope(user, commerce.Order.customer_id)
+    bound = count_limit_under(scope, offset, limit)
     rows, count = commerce.list_orders(
         session,
         customer_id=customer_id,
@@ -44,9 +47,14 @@ def read_orders(
         until=until,
         limit=limit,
         offset=offset,
-        where=access.record_scope(user, commerce.Order.customer_id),
+        where=scope,
+        count_limit=bound,
     )
-    return OrdersPublic(data=[OrderPublic.of(o) for o in rows], count=count)
+    return OrdersPublic(
+        data=[OrderPublic.of(o) for o in rows],
+        count=count,
+        count_is_exact=is_count_exact(count, bound),
+    )
 
 
 @router.get("/{order_id}", response_model=OrderDetail)

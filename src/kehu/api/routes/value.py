@@ -14,6 +14,7 @@ from kehu.api.errors import ApiRoute
 from kehu.api.schemas import MAX_ID, DbId
 from kehu.core import ConflictError
 from kehu.jobs import run_value_analysis
+from kehu.store import count_limit_under, is_count_exact
 
 router = APIRouter(tags=["value"], route_class=ApiRoute)
 
@@ -75,6 +76,8 @@ def read_valued_customers(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> value.ValuedCustomersPublic:
     """List scored customers, most valuable first (filter by tier, segment, owner)."""
+    scope = access.customer_scope(user)
+    bound = count_limit_under(scope, offset, limit)
     rows, count = value.list_valued_customers(
         session,
         tier=tier,
@@ -83,9 +86,12 @@ def read_valued_customers(
         sort=sort,
         limit=limit,
         offset=offset,
-        where=access.customer_scope(user),
+        where=scope,
+        count_limit=bound,
     )
-    return value.ValuedCustomersPublic(data=rows, count=count)
+    return value.ValuedCustomersPublic(
+        data=rows, count=count, count_is_exact=is_count_exact(count, bound)
+    )
 
 
 @router.get("/customers/{customer_id}/value", response_model=value.CustomerValuePublic)

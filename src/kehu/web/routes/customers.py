@@ -25,6 +25,7 @@ from kehu.users import get_user_by_id, user_actor
 from kehu.value import CustomerValuePublic, ValueErrorCode, get_customer_value
 from kehu.web.csrf import verify_csrf
 from kehu.web.deps import CurrentUser, DbSession, can_manage, current_user
+from kehu.web.paging import count_limit, pager_context
 from kehu.web.rendering import flash, is_htmx, render
 
 router = APIRouter()
@@ -71,17 +72,16 @@ def customer_list(
         ),
     )
     order = CustomerSort.parse(sort)
+    bound = count_limit(filters.scope, page, PAGE_SIZE)
     rows, total = list_customers_sorted(
-        db, filters, sort=order, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        db, filters, sort=order, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, count_limit=bound
     )
-    n_pages = max(1, -(-total // PAGE_SIZE))
     context = {
         "customers": rows,
         "summaries": summarise_customer_orders(db, [row.id for row in rows]),
         "sort": order.value,
-        "total": total,
+        **pager_context(total, bound, page, PAGE_SIZE),
         "page": page,
-        "n_pages": n_pages,
         "q": q,
         "kind": kind,
         "country": country,

@@ -21,6 +21,7 @@ from kehu.privacy import is_opted_out
 from kehu.users import user_actor
 from kehu.web.csrf import verify_csrf
 from kehu.web.deps import CurrentUser, DbSession, Manager, current_user
+from kehu.web.paging import count_limit, pager_context
 from kehu.web.rendering import is_htmx, render
 from kehu.web.routes.customers import parse_id
 from kehu.web.value_view import cohort_chart, run_now
@@ -49,6 +50,7 @@ def health_page(
     run = latest_health_run(db)
     last = latest_health_run(db, include_failed=True)
     scope = customer_scope(user)
+    bound = count_limit(scope, page if stage else 1, PAGE_SIZE)
     if stage:
         rows, total = list_customer_health(
             db,
@@ -56,24 +58,28 @@ def health_page(
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
             where=scope,
+            count_limit=bound,
         )
+        paging = pager_context(total, bound, page, PAGE_SIZE)
     else:
-        rows, total = [], 0
+        rows, total, more = [], 0, False
         for watched in WATCH:
             part, n = list_customer_health(
-                db, stage=HealthStage(watched), limit=PAGE_SIZE, where=scope
+                db, stage=HealthStage(watched), limit=PAGE_SIZE, where=scope, count_limit=bound
             )
             rows += part
-            total += n
+            part_paging = pager_context(n, bound, 1, PAGE_SIZE)
+            total += part_paging["total"]
+            more = more or part_paging["total_more"]
         rows = sorted(rows, key=lambda r: -r.churn_risk)[:PAGE_SIZE]
+        paging = {"total": total, "total_more": more, "n_pages": 1}
     context: dict[str, Any] = {
         "run": run,
         "attempt": last if last is not None and last is not run else None,
         "stages": stage_summary(db),
         "rows": rows,
-        "total": total,
+        **paging,
         "page": page,
-        "n_pages": max(1, -(-total // PAGE_SIZE)) if stage else 1,
         "stage": stage,
         "stage_codes": STAGES,
         "signal_codes": SIGNALS,

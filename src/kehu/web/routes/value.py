@@ -17,6 +17,7 @@ from kehu.value import (
 )
 from kehu.web.csrf import verify_csrf
 from kehu.web.deps import CurrentUser, DbSession, Manager, can_manage, current_user
+from kehu.web.paging import count_limit, pager_context
 from kehu.web.rendering import is_htmx, render
 from kehu.web.value_view import (
     SEGMENT_CODES,
@@ -56,6 +57,8 @@ def value_dashboard(
     segment = segment if segment in SEGMENT_CODES else ""
     run = latest_value_run(db)
     attempt = latest_value_run(db, include_failed=True)
+    scope = customer_scope(user)
+    bound = count_limit(scope, page, PAGE_SIZE)
     rows, total = list_valued_customers(
         db,
         tier=tier or None,
@@ -63,15 +66,15 @@ def value_dashboard(
         sort="clv",
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
-        where=customer_scope(user),
+        where=scope,
+        count_limit=bound,
     )
     context: dict[str, Any] = {
         "run": run,
         "attempt": attempt if attempt is not None and attempt is not run else None,
         "rows": rows,
-        "total": total,
+        **pager_context(total, bound, page, PAGE_SIZE),
         "page": page,
-        "n_pages": _n_pages(total),
         "tier": tier,
         "segment": segment,
         "tiers": TIERS,
