@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from typing_extensions import override
 
 from kehu.core import as_utc, to_money
+from kehu.core.paging import CountedPage
 from kehu.customers import ConsentStatus, ContactRole, CustomerKind, IdentityKind
 from kehu.engagement import Direction
 from kehu.users import Role
@@ -204,19 +205,10 @@ class CustomerPublic(_Out):
     updated_at: datetime
 
 
-class CustomersPublic(BaseModel):
+class CustomersPublic(CountedPage):
     """One page of customers and how many match."""
 
     data: list[CustomerPublic]
-    count: int = Field(
-        description="How many match; when count_is_exact is false, counting stopped there: "
-        "at least this many match."
-    )
-    count_is_exact: bool = Field(
-        default=True,
-        description="False when the count stopped at a bound (10,000 or past the page) under "
-        "a record-level scope; page with offset until a page comes back short.",
-    )
 
 
 class IdentityPublic(_Out):
@@ -381,19 +373,10 @@ class OrderDetail(OrderPublic):
         return cls(**OrderPublic.of(order).model_dump(), lines=lines)
 
 
-class OrdersPublic(BaseModel):
+class OrdersPublic(CountedPage):
     """One page of orders and how many match."""
 
     data: list[OrderPublic]
-    count: int = Field(
-        description="How many match; when count_is_exact is false, counting stopped there: "
-        "at least this many match."
-    )
-    count_is_exact: bool = Field(
-        default=True,
-        description="False when the count stopped at a bound (10,000 or past the page) under "
-        "a record-level scope; page with offset until a page comes back short.",
-    )
 
 
 class OrderLineIn(_In):

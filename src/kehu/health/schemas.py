@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kehu.core.paging import CountedPage
 from kehu.health.models import HealthRunStatus, HealthStage
 
 
@@ -70,19 +71,10 @@ class HealthListItem(BaseModel):
     reasons: list[str]
 
 
-class HealthListPublic(BaseModel):
+class HealthListPublic(CountedPage):
     """A page of customers with their health."""
 
     data: list[HealthListItem]
-    count: int = Field(
-        description="How many match; when count_is_exact is false, counting stopped there: "
-        "at least this many match."
-    )
-    count_is_exact: bool = Field(
-        default=True,
-        description="False when the count stopped at a bound (10,000 or past the page) under "
-        "a record-level scope; page with offset until a page comes back short.",
-    )
 
 
 class StageCount(BaseModel):

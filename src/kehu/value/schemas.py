@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kehu.core.paging import CountedPage
 from kehu.value.models import ValueRunStatus, ValueTier
 
 
@@ -111,19 +112,10 @@ class ValuedCustomer(BaseModel):
     value_rank: int
 
 
-class ValuedCustomersPublic(BaseModel):
+class ValuedCustomersPublic(CountedPage):
     """A page of valued customers and how many match in all."""
 
     data: list[ValuedCustomer]
-    count: int = Field(
-        description="How many match; when count_is_exact is false, counting stopped there: "
-        "at least this many match."
-    )
-    count_is_exact: bool = Field(
-        default=True,
-        description="False when the count stopped at a bound (10,000 or past the page) under "
-        "a record-level scope; page with offset until a page comes back short.",
-    )
 
 
 class OwnerCustomer(BaseModel):
