@@ -51,16 +51,21 @@ def _selects(connection, call):
     return statements
 
 
+def _add_buyers(session, owner, n):
+    """Add n customers of ``owner`` with two orders each."""
+    for _ in range(n):
+        customer = make_customer(session, owner_id=owner.id)
+        make_order(session, customer)
+        make_order(session, customer)
+    session.commit()
+
+
 @pytest.mark.parametrize("path", list(BUDGETS))
 def test_console_pages_keep_to_their_query_budget(admin_client, session, connection, path):
     admin = find_user_by_email(session, "admin@example.com")
 
     def grow(n):
-        for _ in range(n):
-            customer = make_customer(session, owner_id=admin.id)
-            make_order(session, customer)
-            make_order(session, customer)
-        session.commit()
+        _add_buyers(session, admin, n)
 
     def fetch():
         return admin_client.get(path)
@@ -118,11 +123,7 @@ def test_dashboards_read_the_figures_a_value_run_stored(admin_client, session, c
     admin = find_user_by_email(session, "admin@example.com")
 
     def grow(n):
-        for _ in range(n):
-            customer = make_customer(session, owner_id=admin.id)
-            make_order(session, customer)
-            make_order(session, customer)
-        session.commit()
+        _add_buyers(session, admin, n)
         _score_everyone(session)
 
     grow(1)
